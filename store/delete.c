@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * delete.c - deleting a version and reclaiming what only it kept alive.
+ *
+ * Under repo->lock: collect the distinct chunk IDs of the version's files,
+ * read their counts, and compute which drop to zero. A chunk that dies
+ * releases its delta base, which may die in turn; the cascade is bounded
+ * by CK_DELTA_MAX_DEPTH. Then one synced batch deletes the version's keys,
+ * the dead chunks with their counts, and applies every decrement. The
+ * work is proportional to the size of the deleted version, not to the
+ * repository.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chunk.h"
+#include "endian.h"
+#include "idmap.h"
+#include "keys.h"
+#include "log.h"
+#include "repo_internal.h"
+
+/* Per-ID state during a deletion. */
+struct dstate {
+	uint64_t count; /* stored reference count */
+	uint64_t dec;	/* decrements accumulated */
+	bool read;	/* count is known */
+	bool dead;
+};
+
+struct deletion {
+	struct ck_repo *r;
+	struct ck_idmap map; /* ID -> index into st */
+	struct dstate *st;
+	struct ck_id *idv;
+	size_t n, cap;
+};
+
+static int dec(struct deletion *d, const struct ck_id *id)
+{
+	struct ck_idmap_slot *sl;
+	bool isnew;
+
+	sl = ck_idmap_upsert(&d->map, id, &isnew);
+	if (!sl)
+		return -ENOMEM;
+	if (isnew) {
+		if (d->n == d->cap) {
+			size_t ncap = d->cap ? d->cap * 2 : 4096;
+			void *ns = realloc(d->st, ncap * sizeof(*d->st));
+			void *ni;
+
+			if (!ns)
+				return -ENOMEM;
+			d->st = ns;
+			ni = realloc(d->idv, ncap * sizeof(*d->idv));
+			if (!ni)
+				return -ENOMEM;
+			d->idv = ni;
+			d->cap = ncap;
+		}
+		memset(&d->st[d->n], 0, sizeof(d->st[d->n]));
+		d->idv[d->n] = *id;
+		sl->val = d->n++;
+	}
+	d->st[sl->val].dec++;
+	return 0;
+}
+
+/* Collects one decrement per distinct chunk of version @vid and the keys
+ * to delete. */
+static int collect(struct deletion *d, uint64_t vid, struct ck_batch *b)
+{
+	struct ck_idmap seen = CK_IDMAP_INIT;
+	uint8_t prefix[9];
+	struct ck_iter *it = NULL;
+	int q;
+
+	ck_key_entry_prefix(prefix, vid);
+	q = ck_iter_new(d->r->cat, CK_CF_META, prefix, sizeof(prefix), &it);
+	if (q < 0)
+		return q;
+	for (; ck_iter_valid(it); ck_iter_next(it)) {
+		size_t klen;
+		const void *k = ck_iter_key(it, &klen);
+
+		ck_batch_delete(b, CK_CF_META, k, klen);
+	}
+	q = ck_iter_status(it);
+	it = ck_iter_free(it);
+	if (q < 0)
+		goto out;
+
+	ck_key_segment_prefix(prefix, vid);
+	q = ck_iter_new(d->r->cat, CK_CF_META, prefix, sizeof(prefix), &it);
+	if (q < 0)
+		goto out;
+	for (; ck_iter_valid(it); ck_iter_next(it)) {
+		size_t klen, vlen;
+		const void *k = ck_iter_key(it, &klen);
+		const uint8_t *v = ck_iter_value(it, &vlen);
+
+		ck_batch_delete(b, CK_CF_META, k, klen);
+		if (vlen % CK_ID_SIZE) {
+			q = -EBADMSG;
+			goto out;
+		}
+		for (size_t i = 0; i < vlen; i += CK_ID_SIZE) {
+			struct ck_id id;
+			bool isnew;
+
+			memcpy(id.b, v + i, CK_ID_SIZE);
+			if (ck_id_is_zero(&id))
+				continue;
+			if (!ck_idmap_upsert(&seen, &id, &isnew)) {
+				q = -ENOMEM;
+				goto out;
+			}
+			if (!isnew)
+				continue;
+			q = dec(d, &id);
+			if (q < 0)
+				goto out;
+		}
+	}
+	q = ck_iter_status(it);
+out:
+	ck_iter_free(it);
+	ck_idmap_release(&seen);
+	return q;
+}
+
+/* Reads counts of IDs [from, d->n) in one multi-get. */
+static int read_counts(struct deletion *d, size_t from)
+{
+	for (size_t i = from; i < d->n; i += 256) {
+		size_t m = d->n - i > 256 ? 256 : d->n - i;
+		const void *keys[256];
+		size_t klens[256], vlens[256];
+		void *vals[256];
+		int q;
+
+		for (size_t j = 0; j < m; j++) {
+			keys[j] = d->idv[i + j].b;
+			klens[j] = CK_ID_SIZE;
+		}
+		q = ck_catalog_multi_get(d->r->cat, CK_CF_REFS, m, keys, klens,
+					 vals, vlens);
+		if (q < 0)
+			return q;
+		for (size_t j = 0; j < m; j++) {
+			struct dstate *s = &d->st[i + j];
+
+			s->read = true;
+			s->count = 0;
+			if (vals[j] && vlens[j] == 8)
+				s->count = ck_get_le64(vals[j]);
+			else if (vals[j])
+				q = -EBADMSG;
+			free(vals[j]);
+		}
+		if (q < 0)
+			return q;
+	}
+	return 0;
+}
+
+int ck_repo_version_delete(struct ck_repo *r, const char *container,
+			   uint64_t vid, uint64_t *ret_freed)
+{
+	struct deletion d = { .r = r };
+	struct ck_version v;
+	struct ck_batch *b = NULL;
+	uint8_t key[3 + 2 * CK_NAME_MAX + 4];
+	int64_t st[6] = { 0 };
+	size_t done = 0;
+	uint32_t seq = 0;
+	int q;
+
+	if (ck_repo_read_only(r))
+		return -EROFS;
+	b = ck_batch_new(r->cat);
+	if (!b)
+		return -ENOMEM;
+	pthread_mutex_lock(&r->lock);
+
+	/* Find the version by vid among the container's versions. */
+	{
+		struct ck_version *vs = NULL;
+		size_t n = 0;
+
+		q = ck_repo_versions(r, container, &vs, &n);
+		if (q < 0)
+			goto out;
+		q = -ENOENT;
+		for (size_t i = 0; i < n; i++)
+			if (vs[i].vid == vid) {
+				v = vs[i];
+				seq = v.seq;
+				q = 0;
+			}
+		free(vs);
+		if (q < 0)
+			goto out;
+	}
+	q = collect(&d, vid, b);
+	if (q < 0)
+		goto out;
+
+	/* Evaluate deaths; a dead delta adds a decrement to its base, which
+	 * is evaluated in the next round. */
+	for (;;) {
+		bool changed = false;
+
+		if (done < d.n) {
+			q = read_counts(&d, done);
+			if (q < 0)
+				goto out;
+			done = d.n;
+		}
+		for (size_t i = 0; i < d.n; i++) {
+			struct dstate *s = &d.st[i];
+			struct ck_chunk_hdr h;
+			void *rec = NULL;
+			size_t len = 0;
+
+			if (s->dead || !s->read || s->dec < s->count)
+				continue;
+			if (s->dec > s->count) {
+				/* More references dropped than counted: the
+				 * counts are wrong; touch nothing. */
+				q = -EBADMSG;
+				goto out;
+			}
+			s->dead = true;
+			changed = true;
+			q = ck_catalog_get(r->cat, CK_CF_CHUNKS, d.idv[i].b,
+					   CK_ID_SIZE, &rec, &len);
+			if (q == -ENOENT) {
+				q = 0; /* already missing: fsck reports */
+				continue;
+			}
+			if (q < 0)
+				goto out;
+			st[0]--;
+			st[2] -= (int64_t)len;
+			q = ck_chunk_parse(rec, len, &h);
+			free(rec);
+			if (q < 0) {
+				q = 0; /* unreadable record: free it anyway */
+				continue;
+			}
+			st[1] -= h.raw_len;
+			if (h.enc == CK_ENC_DELTA) {
+				st[3]--;
+				st[4] -= h.raw_len;
+				st[5] -= (int64_t)len;
+				q = dec(&d, &h.base);
+				if (q < 0)
+					goto out;
+			}
+		}
+		if (!changed && done == d.n)
+			break;
+	}
+
+	for (size_t i = 0; i < d.n; i++) {
+		struct dstate *s = &d.st[i];
+
+		if (s->dead) {
+			ck_batch_delete(b, CK_CF_CHUNKS, d.idv[i].b,
+					CK_ID_SIZE);
+			ck_batch_delete(b, CK_CF_REFS, d.idv[i].b, CK_ID_SIZE);
+		} else if (s->dec) {
+			ck_batch_add_u64(b, CK_CF_REFS, d.idv[i].b, CK_ID_SIZE,
+					 -(int64_t)s->dec);
+		}
+	}
+	{
+		static const char *const names[6] = {
+			CK_STAT_CHUNKS,	      CK_STAT_RAW,
+			CK_STAT_STORED,	      CK_STAT_DELTA_CHUNKS,
+			CK_STAT_DELTA_RAW,    CK_STAT_DELTA_STORED,
+		};
+
+		for (int i = 0; i < 6; i++)
+			if (st[i])
+				ck_batch_add_u64(b, CK_CF_STATS, names[i],
+						 strlen(names[i]), st[i]);
+	}
+	ck_batch_delete(b, CK_CF_META, key,
+			ck_key_version(key, container, seq));
+	ck_batch_delete(b, CK_CF_META, key,
+			ck_key_name(key, container, v.name));
+	q = ck_catalog_write(r->cat, b, true);
+	if (q < 0)
+		goto out;
+	r->del_epoch++;
+	if (ret_freed)
+		*ret_freed = (uint64_t)-st[2];
+out:
+	pthread_mutex_unlock(&r->lock);
+	ck_batch_free(b);
+	ck_idmap_release(&d.map);
+	free(d.st);
+	free(d.idv);
+	return q;
+}

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * delta.c - changed pages stored as deltas against the page at the same
+ * virtual address in the parent version (docs/decisions.md, D3).
+ *
+ * A delta is a zstd frame compressed with the base page as a prefix
+ * dictionary, so a page that differs in a few bytes costs a few dozen
+ * bytes. The base must be a counted chunk; chains are bounded by
+ * CK_DELTA_MAX_DEPTH (past it the page is stored whole, which restarts
+ * the chain).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compress.h"
+#include "log.h"
+#include "repo_internal.h"
+#include "session_internal.h"
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static size_t slot_of(const struct ck_vmap_slot *v, size_t cap,
+		      uint64_t space, uint64_t vaddr)
+{
+	size_t j = (size_t)mix(vaddr ^ mix(space)) & (cap - 1);
+
+	while (v[j].vaddr &&
+	       !(v[j].vaddr == vaddr + 1 && v[j].space == space))
+		j = (j + 1) & (cap - 1);
+	return j;
+}
+
+int ck_session_load_bases(struct ck_session *s, uint64_t space,
+			  const uint64_t *vaddrs, const struct ck_id *ids,
+			  size_t n)
+{
+	if ((s->vmap_n + n) * 2 > s->vmap_cap) {
+		size_t cap = s->vmap_cap ? s->vmap_cap : 1024;
+		struct ck_vmap_slot *nv;
+
+		while (cap < 2 * (s->vmap_n + n))
+			cap *= 2;
+		nv = calloc(cap, sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		for (size_t i = 0; i < s->vmap_cap; i++)
+			if (s->vmap[i].vaddr)
+				nv[slot_of(nv, cap, s->vmap[i].space,
+					   s->vmap[i].vaddr - 1)] = s->vmap[i];
+		free(s->vmap);
+		s->vmap = nv;
+		s->vmap_cap = cap;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+
+		if (ck_id_is_zero(&ids[i]))
+			continue;
+		j = slot_of(s->vmap, s->vmap_cap, space, vaddrs[i]);
+		if (!s->vmap[j].vaddr)
+			s->vmap_n++;
+		s->vmap[j].space = space;
+		s->vmap[j].vaddr = vaddrs[i] + 1;
+		s->vmap[j].id = ids[i];
+	}
+	return 0;
+}
+
+const struct ck_id *ck_session_base_for(struct ck_session *s, uint64_t space,
+					uint64_t vaddr)
+{
+	size_t j;
+
+	if (!s->vmap_cap)
+		return NULL;
+	j = slot_of(s->vmap, s->vmap_cap, space, vaddr);
+	return s->vmap[j].vaddr ? &s->vmap[j].id : NULL;
+}
+
+int ck_session_try_delta(struct ck_session *s, const void *data, size_t len,
+			 const struct ck_id *base, struct ck_chunk_hdr *h,
+			 size_t *zlen)
+{
+	struct ck_repo *r = s->r;
+	uint8_t out[CK_CHUNK_HDR_DELTA + 8192];
+	void *rec = NULL, *bdata = NULL;
+	struct ck_chunk_hdr bh;
+	size_t rlen = 0, dlen = 0;
+	int q, blen;
+
+	if (len > sizeof(out) - CK_CHUNK_HDR_DELTA)
+		return 0; /* deltas are for page-sized chunks */
+	s->delta_tried++;
+	/* The base's depth decides ours; read its header first. */
+	q = ck_catalog_get(r->cat, CK_CF_CHUNKS, base->b, CK_ID_SIZE, &rec,
+			   &rlen);
+	if (q < 0)
+		return q;
+	q = ck_chunk_parse(rec, rlen, &bh);
+	free(rec);
+	if (q < 0)
+		return q;
+	if (bh.depth >= CK_DELTA_MAX_DEPTH)
+		return 0;
+	blen = ck_repo_base_get(r, base, bh.depth + 1, &bdata);
+	if (blen < 0)
+		return blen;
+	q = ck_compress(r->settings.zstd_level, data, len, bdata,
+			(size_t)blen, out, sizeof(out), &dlen);
+	ck_repo_base_put(r, bdata);
+	if (q == -ENOSPC)
+		return 0;
+	if (q < 0)
+		return q;
+	/* The base ID costs 16 bytes of header; demand a real gain. */
+	if (dlen + CK_ID_SIZE + 8 >= *zlen)
+		return 0;
+	memcpy(s->zbuf + CK_CHUNK_HDR_DELTA, out, dlen);
+	h->enc = CK_ENC_DELTA;
+	h->depth = (uint8_t)(bh.depth + 1);
+	h->base = *base;
+	*zlen = dlen;
+	s->delta_used++;
+	return 0;
+}
+
+enum ck_kind ck_session_dir_kind(struct ck_session *s, bool has_pagemap,
+				 bool has_pstree)
+{
+	(void)s;
+	/* criu pre-dump writes memory images only: no process tree. */
+	return has_pagemap && !has_pstree ? CK_KIND_PREDUMP : CK_KIND_DUMP;
+}

@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "compress.h"
+#include "extract.h"
+#include "fsutil.h"
+#include "log.h"
+#include "repo_internal.h"
+
+#define RANGE_CHUNKS 64
+
+/* Decodes chunks [first, first + n) of a file into @buf (n * chunk_size
+ * bytes room, the last chunk possibly shorter); zero chunks are zeroed
+ * only if @zero_fill. */
+static int decode_range(struct ck_repo *r, const struct ck_entry *e,
+			const struct ck_id *ids, uint64_t first, size_t n,
+			uint8_t *buf, bool zero_fill)
+{
+	struct ck_id want[RANGE_CHUNKS];
+	void *recs[RANGE_CHUNKS];
+	size_t lens[RANGE_CHUNKS], idx[RANGE_CHUNKS], nw = 0;
+	int q = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t c = first + i;
+		size_t clen = c + 1 < e->nchunks
+				      ? e->chunk_size
+				      : (size_t)(e->size - c * e->chunk_size);
+
+		if (ck_id_is_zero(&ids[i])) {
+			if (zero_fill)
+				memset(buf + i * e->chunk_size, 0, clen);
+			continue;
+		}
+		want[nw] = ids[i];
+		idx[nw++] = i;
+	}
+	if (!nw)
+		return 0;
+	q = ck_repo_chunk_records(r, nw, want, recs, lens);
+	if (q < 0)
+		return q;
+	for (size_t j = 0; j < nw; j++) {
+		size_t i = idx[j];
+		uint64_t c = first + i;
+		size_t clen = c + 1 < e->nchunks
+				      ? e->chunk_size
+				      : (size_t)(e->size - c * e->chunk_size);
+		int got;
+
+		if (q < 0)
+			continue;
+		if (!recs[j]) {
+			q = -EBADMSG; /* referenced chunk is missing */
+			continue;
+		}
+		got = ck_repo_chunk_decode(r, &want[j], recs[j], lens[j],
+					   buf + i * e->chunk_size, clen);
+		if (got >= 0 && (size_t)got != clen)
+			got = -EBADMSG;
+		if (got < 0) {
+			char hex[CK_ID_HEX_SIZE];
+
+			ck_log_debug("chunk %s of '%s': %d",
+				     ck_id_to_hex(&want[j], hex), e->path, got);
+			q = got;
+		}
+	}
+	for (size_t j = 0; j < nw; j++)
+		free(recs[j]);
+	return q;
+}
+
+int ck_file_read(struct ck_repo *r, uint64_t vid, const struct ck_entry *e,
+		 uint64_t off, void *buf, size_t len)
+{
+	struct ck_id ids[RANGE_CHUNKS];
+	uint8_t *tmp = NULL;
+	size_t done = 0;
+	int q = 0;
+
+	if (e->type != CK_ENTRY_FILE)
+		return -EISDIR;
+	if (off >= e->size)
+		return 0;
+	if (len > e->size - off)
+		len = (size_t)(e->size - off);
+	if (len > INT32_MAX)
+		len = INT32_MAX;
+	tmp = malloc((size_t)RANGE_CHUNKS * e->chunk_size);
+	if (!tmp)
+		return -ENOMEM;
+	while (done < len) {
+		uint64_t pos = off + done;
+		uint64_t c = pos / e->chunk_size;
+		size_t n = RANGE_CHUNKS;
+		size_t skip = (size_t)(pos - c * e->chunk_size), take;
+
+		if (n > e->nchunks - c)
+			n = (size_t)(e->nchunks - c);
+		q = ck_repo_entry_chunks(r, vid, e, c, n, ids);
+		if (q < 0)
+			break;
+		q = decode_range(r, e, ids, c, n, tmp, true);
+		if (q < 0)
+			break;
+		take = n * e->chunk_size - skip;
+		if (c + n == e->nchunks)
+			take = (size_t)(e->size - pos);
+		if (take > len - done)
+			take = len - done;
+		memcpy((uint8_t *)buf + done, tmp + skip, take);
+		done += take;
+	}
+	free(tmp);
+	return q < 0 ? q : (int)done;
+}
+
+int ck_file_write_fd(struct ck_repo *r, uint64_t vid,
+		     const struct ck_entry *e, int fd)
+{
+	const size_t step = 1u << 20;
+	uint8_t *buf;
+	uint64_t off = 0;
+	int q = 0;
+
+	buf = malloc(step);
+	if (!buf)
+		return -ENOMEM;
+	while (off < e->size) {
+		q = ck_file_read(r, vid, e, off, buf, step);
+		if (q <= 0) {
+			q = q < 0 ? q : -EIO;
+			break;
+		}
+		off += (uint64_t)q;
+		q = ck_write_all(fd, buf, (size_t)q);
+		if (q < 0)
+			break;
+	}
+	free(buf);
+	return q;
+}
+
+/* --- restore ----------------------------------------------------------- */
+
+struct job {
+	struct ck_repo *r;
+	const struct ck_entry *e;
+	const struct ck_id *ids;
+	int fd;
+	atomic_uint_fast64_t next; /* next range start */
+	atomic_int err;
+	atomic_uint_fast64_t *done_bytes;
+};
+
+static void *worker(void *arg)
+{
+	struct job *j = arg;
+	const struct ck_entry *e = j->e;
+	uint8_t *buf = malloc((size_t)RANGE_CHUNKS * e->chunk_size);
+
+	if (!buf) {
+		atomic_store(&j->err, -ENOMEM);
+		return NULL;
+	}
+	for (;;) {
+		uint64_t first = atomic_fetch_add(&j->next, RANGE_CHUNKS);
+		size_t n;
+		int q;
+
+		if (first >= e->nchunks || atomic_load(&j->err))
+			break;
+		n = (size_t)(e->nchunks - first < RANGE_CHUNKS
+				     ? e->nchunks - first
+				     : RANGE_CHUNKS);
+		q = decode_range(j->r, e, j->ids + first, first, n, buf, false);
+		/* Write runs of non-zero chunks; zero chunks stay holes. */
+		for (size_t i = 0; q == 0 && i < n;) {
+			size_t k = i, len = 0;
+
+			if (ck_id_is_zero(&j->ids[first + i])) {
+				i++;
+				continue;
+			}
+			while (k < n && !ck_id_is_zero(&j->ids[first + k])) {
+				uint64_t c = first + k;
+
+				len += c + 1 < e->nchunks
+					       ? e->chunk_size
+					       : (size_t)(e->size -
+							  c * e->chunk_size);
+				k++;
+			}
+			q = ck_pwrite_all(j->fd, buf + i * e->chunk_size, len,
+					  (off_t)((first + i) *
+						  e->chunk_size));
+			i = k;
+		}
+		if (q < 0) {
+			int zero = 0;
+
+			atomic_compare_exchange_strong(&j->err, &zero, q);
+			break;
+		}
+		atomic_fetch_add(j->done_bytes,
+				 (uint64_t)n * e->chunk_size);
+	}
+	free(buf);
+	ck_compress_thread_exit();
+	return NULL;
+}
+
+static int restore_file(struct ck_repo *r, const struct ck_version *v,
+			const struct ck_entry *e, int fd, unsigned threads,
+			atomic_uint_fast64_t *done_bytes)
+{
+	struct ck_id *ids = NULL;
+	pthread_t th[16];
+	unsigned started = 0;
+	struct job j = { .r = r, .e = e, .fd = fd, .done_bytes = done_bytes };
+	int q;
+
+	if (ftruncate(fd, (off_t)e->size) < 0)
+		return -errno;
+	if (!e->nchunks)
+		return 0;
+	ids = malloc(e->nchunks * sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	q = ck_repo_entry_chunks(r, v->vid, e, 0, (size_t)e->nchunks, ids);
+	if (q < 0)
+		goto out;
+	j.ids = ids;
+	atomic_init(&j.next, 0);
+	atomic_init(&j.err, 0);
+	if (threads > 16)
+		threads = 16;
+	if (e->nchunks <= RANGE_CHUNKS)
+		threads = 1;
+	for (unsigned i = 1; i < threads; i++) {
+		if (pthread_create(&th[started], NULL, worker, &j) != 0)
+			break;
+		started++;
+	}
+	worker(&j); /* the calling thread works too */
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	q = atomic_load(&j.err);
+out:
+	free(ids);
+	return q;
+}
+
+static int apply_meta(int dfd, const struct ck_entry *e, bool root)
+{
+	struct timespec ts[2];
+
+	if (root && fchownat(dfd, e->path, e->uid, e->gid,
+			     AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (e->type != CK_ENTRY_SYMLINK &&
+	    fchmodat(dfd, e->path, e->mode & 07777, 0) < 0)
+		return -errno;
+	ts[0].tv_sec = ts[1].tv_sec = e->mtime_ns / 1000000000;
+	ts[0].tv_nsec = ts[1].tv_nsec = e->mtime_ns % 1000000000;
+	if (utimensat(dfd, e->path, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return 0;
+}
+
+int ck_restore(struct ck_repo *r, const struct ck_version *v,
+	       const char *dest, const struct ck_restore_opts *o)
+{
+	struct ck_entry *es = NULL;
+	size_t n = 0;
+	unsigned threads = o && o->threads ? o->threads : 0;
+	bool root = geteuid() == 0;
+	atomic_uint_fast64_t done_bytes;
+	uint64_t total = 0;
+	int dfd = -1, q;
+
+	atomic_init(&done_bytes, 0);
+	if (!threads) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = c > 0 ? (unsigned)c : 1;
+	}
+	q = ck_repo_entries(r, v->vid, &es, &n);
+	if (q < 0)
+		return q;
+	for (size_t i = 0; i < n; i++)
+		if (es[i].type == CK_ENTRY_FILE)
+			total += es[i].size;
+	q = ck_mkdir_empty(dest);
+	if (q < 0)
+		goto out;
+	dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		q = -errno;
+		goto out;
+	}
+	/* Sorted paths put every directory before its contents. */
+	for (size_t i = 0; i < n; i++) {
+		const struct ck_entry *e = &es[i];
+		int fd;
+
+		switch (e->type) {
+		case CK_ENTRY_DIR:
+			if (mkdirat(dfd, e->path, 0700) < 0) {
+				q = -errno;
+				goto out;
+			}
+			break;
+		case CK_ENTRY_SYMLINK:
+			if (symlinkat(e->target, dfd, e->path) < 0) {
+				q = -errno;
+				goto out;
+			}
+			break;
+		case CK_ENTRY_FILE:
+			fd = openat(dfd, e->path,
+				    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+					    O_NOFOLLOW,
+				    0600);
+			if (fd < 0) {
+				q = -errno;
+				goto out;
+			}
+			q = restore_file(r, v, e, fd, threads, &done_bytes);
+			if (close(fd) < 0 && q == 0)
+				q = -errno;
+			if (q < 0)
+				goto out;
+			if (o && o->progress)
+				o->progress(o->progress_ud,
+					    atomic_load(&done_bytes), total);
+			break;
+		}
+	}
+	/* Metadata last, deepest first, so that setting a directory's mtime
+	 * is not undone by creating its children. */
+	for (size_t i = n; i-- > 0;) {
+		q = apply_meta(dfd, &es[i], root);
+		if (q < 0)
+			goto out;
+	}
+out:
+	if (dfd >= 0)
+		close(dfd);
+	free(es);
+	return q;
+}

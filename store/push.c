@@ -1,0 +1,506 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "criu.h"
+#include "extract.h"
+#include "fsutil.h"
+#include "log.h"
+#include "push.h"
+#include "repo_internal.h"
+#include "session_internal.h"
+
+#define MAX_DEPTH 32
+#define MAX_ENTRIES 100000
+#define PAGEMAP_MAX (64u << 20)
+
+struct item {
+	char path[CK_PATH_MAX + 1];
+	struct stat st;
+};
+
+struct walk {
+	int root_fd;
+	struct item *v;
+	size_t n, cap;
+	uint64_t total;
+	struct ck_push_opts *o;
+};
+
+static int set_err(struct ck_push_opts *o, const char *path, int r)
+{
+	snprintf(o->errpath, sizeof(o->errpath), "%s", path);
+	return r;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int walk_dir(struct walk *w, const char *rel, int depth)
+{
+	char **names = NULL;
+	size_t nn = 0, cap = 0;
+	DIR *d = NULL;
+	struct dirent *de;
+	int fd, q = 0;
+
+	if (depth > MAX_DEPTH)
+		return set_err(w->o, rel, -ELOOP);
+	fd = rel[0] ? openat(w->root_fd, rel,
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+		    : dup(w->root_fd);
+	if (fd < 0)
+		return set_err(w->o, rel, -errno);
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return set_err(w->o, rel, -errno);
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (nn == cap) {
+			void *nv;
+
+			cap = cap ? cap * 2 : 64;
+			nv = realloc(names, cap * sizeof(*names));
+			if (!nv) {
+				q = -ENOMEM;
+				goto out;
+			}
+			names = nv;
+		}
+		names[nn] = strdup(de->d_name);
+		if (!names[nn]) {
+			q = -ENOMEM;
+			goto out;
+		}
+		nn++;
+	}
+	qsort(names, nn, sizeof(*names), cmp_name);
+	for (size_t i = 0; i < nn; i++) {
+		struct item *it;
+		int len;
+
+		if (w->n >= MAX_ENTRIES) {
+			q = set_err(w->o, rel, -E2BIG);
+			goto out;
+		}
+		if (w->n == w->cap) {
+			void *nv;
+
+			w->cap = w->cap ? w->cap * 2 : 64;
+			nv = realloc(w->v, w->cap * sizeof(*w->v));
+			if (!nv) {
+				q = -ENOMEM;
+				goto out;
+			}
+			w->v = nv;
+		}
+		it = &w->v[w->n];
+		len = snprintf(it->path, sizeof(it->path), "%s%s%s", rel,
+			       rel[0] ? "/" : "", names[i]);
+		if (len < 0 || (size_t)len >= sizeof(it->path)) {
+			q = set_err(w->o, names[i], -ENAMETOOLONG);
+			goto out;
+		}
+		if (fstatat(w->root_fd, it->path, &it->st,
+			    AT_SYMLINK_NOFOLLOW) < 0) {
+			q = set_err(w->o, it->path, -errno);
+			goto out;
+		}
+		if (!S_ISREG(it->st.st_mode) && !S_ISDIR(it->st.st_mode) &&
+		    !S_ISLNK(it->st.st_mode)) {
+			/* Devices, FIFOs and sockets have no place in an
+			 * image directory. */
+			q = set_err(w->o, it->path, -EMEDIUMTYPE);
+			goto out;
+		}
+		w->n++;
+		if (S_ISREG(it->st.st_mode))
+			w->total += (uint64_t)it->st.st_size;
+		if (S_ISDIR(it->st.st_mode)) {
+			char sub[CK_PATH_MAX + 1];
+
+			memcpy(sub, it->path, sizeof(sub));
+			q = walk_dir(w, sub, depth + 1);
+			if (q < 0)
+				goto out;
+		}
+	}
+out:
+	for (size_t i = 0; i < nn; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return q;
+}
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+static bool has_prefix_suffix(const char *name, const char *pre,
+			      const char *suf)
+{
+	size_t n = strlen(name), p = strlen(pre), s = strlen(suf);
+
+	return n > p + s && strncmp(name, pre, p) == 0 &&
+	       strcmp(name + n - s, suf) == 0;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* Virtual address of each chunk of a pages file described by @pm. */
+static int chunk_vaddrs(const struct ck_criu_pagemap *pm, uint32_t unit,
+			uint64_t **ret, size_t *ret_n)
+{
+	uint64_t pages = ck_criu_pagemap_data_pages(pm);
+	uint64_t per = unit / CK_CRIU_PAGE_SIZE, k = 0;
+	size_t n = (size_t)((pages + per - 1) / per);
+	uint64_t *v;
+
+	v = malloc((n ? n : 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < pm->n; i++) {
+		if (!(pm->e[i].flags & CK_CRIU_PE_PRESENT))
+			continue;
+		for (uint64_t p = 0; p < pm->e[i].nr_pages; p++, k++)
+			if (k % per == 0)
+				v[k / per] = pm->e[i].vaddr +
+					     p * CK_CRIU_PAGE_SIZE;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* A pages file's placement in memory, from the pagemap of its dir. */
+struct placement {
+	char pages_path[CK_PATH_MAX + 1];
+	struct ck_page_hint hint;
+	uint64_t *vaddrs;
+};
+
+static int pagemap_placement(const char *pagemap_path, const void *buf,
+			     size_t len, uint32_t unit, struct placement *ret)
+{
+	struct ck_criu_pagemap pm = CK_CRIU_PAGEMAP_INIT;
+	const char *b = base_name(pagemap_path);
+	size_t dlen = (size_t)(b - pagemap_path);
+	int q;
+
+	q = ck_criu_pagemap_parse(buf, len, &pm);
+	if (q < 0)
+		return q;
+	memset(ret, 0, sizeof(*ret));
+	q = snprintf(ret->pages_path, sizeof(ret->pages_path),
+		     "%.*spages-%" PRIu64 ".img", (int)dlen, pagemap_path,
+		     pm.pages_id);
+	if (q < 0 || (size_t)q >= sizeof(ret->pages_path)) {
+		q = -ENAMETOOLONG;
+		goto out;
+	}
+	q = chunk_vaddrs(&pm, unit, &ret->vaddrs, &ret->hint.n);
+	if (q < 0)
+		goto out;
+	ret->hint.vaddrs = ret->vaddrs;
+	ret->hint.space = fnv1a(pagemap_path);
+out:
+	ck_criu_pagemap_release(&pm);
+	return q;
+}
+
+/* Loads the pages of the version deltas are taken against: for every
+ * pagemap of @pv, where each chunk of its pages file lives. */
+static int load_parent(struct ck_repo *r, struct ck_session *s,
+		       const struct ck_version *pv)
+{
+	struct ck_entry *es = NULL;
+	size_t n = 0;
+	int q;
+
+	q = ck_repo_entries(r, pv->vid, &es, &n);
+	if (q < 0)
+		return q;
+	for (size_t i = 0; i < n; i++) {
+		struct placement pl;
+		struct ck_entry pe;
+		struct ck_id *ids = NULL;
+		void *buf = NULL;
+
+		if (es[i].type != CK_ENTRY_FILE ||
+		    !has_prefix_suffix(base_name(es[i].path), "pagemap-",
+				       ".img") ||
+		    es[i].size > PAGEMAP_MAX)
+			continue;
+		buf = malloc(es[i].size ? es[i].size : 1);
+		if (!buf) {
+			q = -ENOMEM;
+			break;
+		}
+		q = ck_file_read(r, pv->vid, &es[i], 0, buf, es[i].size);
+		if (q >= 0)
+			q = pagemap_placement(es[i].path, buf, (size_t)q,
+					      r->settings.chunk_unit, &pl);
+		free(buf);
+		if (q < 0) {
+			q = 0; /* a pagemap we cannot read: no bases */
+			continue;
+		}
+		if (ck_repo_entry_get(r, pv->vid, pl.pages_path, &pe) == 0 &&
+		    pe.type == CK_ENTRY_FILE && pe.nchunks == pl.hint.n &&
+		    pe.chunk_size == r->settings.chunk_unit) {
+			ids = malloc((pe.nchunks ? pe.nchunks : 1) *
+				     sizeof(*ids));
+			if (ids && ck_repo_entry_chunks(r, pv->vid, &pe, 0,
+							(size_t)pe.nchunks,
+							ids) == 0)
+				q = ck_session_add_bases(s, &pl.hint, ids);
+			else if (!ids)
+				q = -ENOMEM;
+			free(ids);
+		}
+		free(pl.vaddrs);
+		if (q < 0)
+			break;
+	}
+	free(es);
+	return q;
+}
+
+/* The version that deltas are computed against: the target of the
+ * `parent` link if it is a version of this container, else the newest
+ * complete version. */
+static int find_parent(struct ck_repo *r, const char *container,
+		       struct walk *w, struct ck_version *ret)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		char t[CK_PATH_MAX + 1];
+		ssize_t k;
+		char *b;
+
+		if (strcmp(w->v[i].path, "parent") ||
+		    !S_ISLNK(w->v[i].st.st_mode))
+			continue;
+		k = readlinkat(w->root_fd, "parent", t, sizeof(t) - 1);
+		if (k <= 0)
+			break;
+		t[k] = 0;
+		while (k > 1 && t[k - 1] == '/')
+			t[--k] = 0;
+		b = strrchr(t, '/');
+		b = b ? b + 1 : t;
+		if (ck_name_check(b) == 0 &&
+		    ck_repo_version_find(r, container, b, ret) == 0)
+			return 0;
+		break;
+	}
+	return ck_repo_version_find(r, container, "latest", ret);
+}
+
+static void on_progress(void *ud, uint64_t done)
+{
+	struct walk *w = ud;
+
+	if (w->o->progress)
+		w->o->progress(w->o->progress_ud, done, w->total);
+}
+
+static int push_once(struct ck_repo *r, const char *container,
+		     const char *name, struct walk *w,
+		     struct ck_version *ret)
+{
+	struct ck_session *s = NULL;
+	struct placement *pls = NULL;
+	size_t npl = 0;
+	struct ck_version pv;
+	int q;
+
+	q = ck_session_begin(r, container, name, &s);
+	if (q < 0)
+		return q;
+	ck_session_set_progress(s, on_progress, w);
+	if (w->o->complete >= 0)
+		ck_session_set_complete(s, w->o->complete);
+	if (ck_repo_settings(r)->deltas &&
+	    find_parent(r, container, w, &pv) == 0) {
+		q = load_parent(r, s, &pv);
+		if (q < 0)
+			goto out;
+	}
+
+	pls = calloc(w->n ? w->n : 1, sizeof(*pls));
+	if (!pls) {
+		q = -ENOMEM;
+		goto out;
+	}
+	/* Pagemaps first: they place the pages of the pages files. */
+	for (size_t i = 0; i < w->n; i++) {
+		const struct item *it = &w->v[i];
+		void *buf = NULL;
+		size_t len = 0;
+
+		if (!S_ISREG(it->st.st_mode) ||
+		    !has_prefix_suffix(base_name(it->path), "pagemap-",
+				       ".img") ||
+		    it->st.st_size > PAGEMAP_MAX)
+			continue;
+		{
+			char p[PATH_MAX];
+			int fd = openat(w->root_fd, it->path,
+					O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (fd < 0) {
+				q = set_err(w->o, it->path, -errno);
+				goto out;
+			}
+			snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+			q = ck_read_file(p, PAGEMAP_MAX, &buf, &len);
+			close(fd);
+			if (q < 0) {
+				set_err(w->o, it->path, q);
+				goto out;
+			}
+		}
+		/* A malformed pagemap is stored as an ordinary file; the
+		 * image set may still be useful to its owner. */
+		if (pagemap_placement(it->path, buf, len,
+				      ck_repo_settings(r)->chunk_unit,
+				      &pls[npl]) == 0)
+			npl++;
+		free(buf);
+	}
+
+	for (size_t i = 0; i < w->n; i++) {
+		const struct item *it = &w->v[i];
+		struct ck_file_meta m = {
+			.mode = it->st.st_mode & 07777,
+			.uid = it->st.st_uid,
+			.gid = it->st.st_gid,
+			.mtime_ns = (int64_t)it->st.st_mtim.tv_sec * 1000000000 +
+				    it->st.st_mtim.tv_nsec,
+		};
+
+		if (S_ISDIR(it->st.st_mode)) {
+			q = ck_session_add_dir(s, it->path, &m);
+		} else if (S_ISLNK(it->st.st_mode)) {
+			char t[CK_PATH_MAX + 1];
+			ssize_t k = readlinkat(w->root_fd, it->path, t,
+					       sizeof(t) - 1);
+
+			if (k < 0) {
+				q = -errno;
+			} else if (k == sizeof(t) - 1) {
+				q = -ENAMETOOLONG;
+			} else {
+				t[k] = 0;
+				q = ck_session_add_symlink(s, it->path, t, &m);
+			}
+		} else {
+			const struct ck_page_hint *hint = NULL;
+			bool pages = has_prefix_suffix(base_name(it->path),
+						       "pages-", ".img");
+			int fd;
+
+			for (size_t j = 0; pages && j < npl; j++)
+				if (!strcmp(pls[j].pages_path, it->path))
+					hint = &pls[j].hint;
+			fd = openat(w->root_fd, it->path,
+				    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0) {
+				q = -errno;
+			} else {
+				q = ck_session_add_file_fd(
+					s, it->path, fd,
+					(uint64_t)it->st.st_size, pages, hint,
+					&m);
+				close(fd);
+			}
+		}
+		if (q < 0) {
+			set_err(w->o, it->path, q);
+			goto out;
+		}
+	}
+	q = ck_session_commit(s, ret);
+	w->o->delta_tried = s->delta_tried;
+	w->o->delta_used = s->delta_used;
+out:
+	for (size_t i = 0; i < npl; i++)
+		free(pls[i].vaddrs);
+	free(pls);
+	ck_session_free(s);
+	return q;
+}
+
+int ck_push_dir(struct ck_repo *r, const char *container, const char *src,
+		struct ck_push_opts *o, struct ck_version *ret)
+{
+	struct walk w = { .root_fd = -1, .o = o };
+	char name[CK_NAME_MAX + 1];
+	struct stat st;
+	int q;
+
+	o->errpath[0] = 0;
+	if (o->name) {
+		if (strlen(o->name) > CK_NAME_MAX)
+			return -EINVAL;
+		strcpy(name, o->name);
+	} else {
+		/* Default name: the directory's own name. */
+		char tmp[PATH_MAX];
+		size_t n = strlen(src);
+		const char *b;
+
+		if (n >= sizeof(tmp))
+			return -ENAMETOOLONG;
+		memcpy(tmp, src, n + 1);
+		while (n > 1 && tmp[n - 1] == '/')
+			tmp[--n] = 0;
+		b = base_name(tmp);
+		if (strlen(b) > CK_NAME_MAX)
+			return -EINVAL;
+		strcpy(name, b);
+	}
+	q = ck_name_check(name);
+	if (q < 0)
+		return q;
+	w.root_fd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (w.root_fd < 0)
+		return set_err(o, src, -errno);
+	if (fstat(w.root_fd, &st) < 0) {
+		q = set_err(o, src, -errno);
+		goto out;
+	}
+	q = walk_dir(&w, "", 0);
+	if (q < 0)
+		goto out;
+	q = push_once(r, container, name, &w, ret);
+	if (q == -EAGAIN) /* a reused chunk was deleted meanwhile */
+		q = push_once(r, container, name, &w, ret);
+out:
+	free(w.v);
+	close(w.root_fd);
+	return q;
+}

@@ -1,0 +1,911 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chunk.h"
+#include "compress.h"
+#include "endian.h"
+#include "fsutil.h"
+#include "idmap.h"
+#include "keys.h"
+#include "log.h"
+#include "repo_internal.h"
+
+/* --- names ------------------------------------------------------------ */
+
+int ck_name_check(const char *name)
+{
+	size_t n;
+
+	if (!name)
+		return -EINVAL;
+	n = strlen(name);
+	if (n == 0 || n > CK_NAME_MAX || name[0] == '.' || name[0] == '-')
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+int ck_path_check(const char *path)
+{
+	const char *p = path;
+	size_t n;
+
+	if (!path)
+		return -EINVAL;
+	n = strlen(path);
+	if (n == 0 || n > CK_PATH_MAX || path[0] == '/')
+		return -EINVAL;
+	while (*p) {
+		const char *e = strchr(p, '/');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+
+		if (len == 0 || (len == 1 && p[0] == '.') ||
+		    (len == 2 && p[0] == '.' && p[1] == '.'))
+			return -EINVAL;
+		p += len;
+		if (*p == '/') {
+			p++;
+			if (!*p)
+				return -EINVAL; /* trailing slash */
+		}
+	}
+	return 0;
+}
+
+/* --- meta keys -------------------------------------------------------- */
+
+static int meta_get_str(struct ck_catalog *c, const char *name, char *buf,
+			size_t cap)
+{
+	void *v = NULL;
+	size_t n = 0;
+	int r;
+
+	r = ck_catalog_get(c, CK_CF_META, name, strlen(name), &v, &n);
+	if (r < 0)
+		return r;
+	if (n >= cap) {
+		free(v);
+		return -EBADMSG;
+	}
+	memcpy(buf, v, n);
+	buf[n] = 0;
+	free(v);
+	return 0;
+}
+
+static int meta_get_num(struct ck_catalog *c, const char *name,
+			uint64_t *ret)
+{
+	char buf[32], *end;
+	int r;
+
+	r = meta_get_str(c, name, buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	errno = 0;
+	*ret = strtoull(buf, &end, 10);
+	if (errno || *end || end == buf)
+		return -EBADMSG;
+	return 0;
+}
+
+static void batch_put_num(struct ck_batch *b, const char *name, uint64_t v)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%" PRIu64, v);
+
+	ck_batch_put(b, CK_CF_META, name, strlen(name), buf, (size_t)n);
+}
+
+/* --- lifecycle -------------------------------------------------------- */
+
+int ck_repo_init(const char *path, const struct ck_repo_settings *s)
+{
+	struct ck_catalog_opts o = { .create = true, .blob_files = true };
+	struct ck_catalog *c = NULL;
+	struct ck_batch *b = NULL;
+	uint8_t secret[CK_ID_SECRET_SIZE];
+	char db[PATH_MAX];
+	int r;
+
+	if (s->chunk_unit < 4096 || s->chunk_unit > (1u << 20) ||
+	    (s->chunk_unit & (s->chunk_unit - 1)))
+		return -EINVAL;
+	if (s->zstd_level < 1 || s->zstd_level > 19)
+		return -EINVAL;
+
+	r = ck_mkdir_empty(path);
+	if (r < 0)
+		return r;
+	if (snprintf(db, sizeof(db), "%s/db", path) >= (int)sizeof(db))
+		return -ENAMETOOLONG;
+	if (getrandom(secret, sizeof(secret), 0) != (ssize_t)sizeof(secret))
+		return -errno ? -errno : -EIO;
+
+	r = ck_catalog_open(db, &o, &c);
+	if (r < 0)
+		goto out;
+	b = ck_batch_new(c);
+	if (!b) {
+		r = -ENOMEM;
+		goto out;
+	}
+	batch_put_num(b, CK_KEY_FORMAT, CK_FORMAT_VERSION);
+	ck_batch_put(b, CK_CF_META, CK_KEY_SECRET, strlen(CK_KEY_SECRET),
+		     secret, sizeof(secret));
+	batch_put_num(b, CK_KEY_CHUNK_UNIT, s->chunk_unit);
+	batch_put_num(b, CK_KEY_ZSTD_LEVEL, (uint64_t)s->zstd_level);
+	batch_put_num(b, CK_KEY_DELTAS, s->deltas);
+	batch_put_num(b, CK_KEY_CREATED, (uint64_t)time(NULL));
+	batch_put_num(b, CK_KEY_NEXT_VID, 1);
+	r = ck_catalog_write(c, b, true);
+	if (r < 0)
+		goto out;
+	r = ck_fsync_path(path);
+out:
+	ck_batch_free(b);
+	ck_catalog_free(c);
+	return r;
+}
+
+static int lock_path(const char *path, char *buf, size_t cap)
+{
+	if (snprintf(buf, cap, "%s/lock", path) >= (int)cap)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int ck_repo_holder(const char *path, char *buf, size_t cap)
+{
+	char lp[PATH_MAX];
+	ssize_t n;
+	int fd, r;
+
+	buf[0] = 0;
+	r = lock_path(path, lp, sizeof(lp));
+	if (r < 0)
+		return r;
+	fd = open(lp, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		/* Nobody holds it; the text is stale. */
+		close(fd);
+		return 0;
+	}
+	n = pread(fd, buf, cap - 1, 0);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = 0;
+	if (!n)
+		snprintf(buf, cap, "another process");
+	return 0;
+}
+
+static int take_lock(struct ck_repo *r, const char *program)
+{
+	char lp[PATH_MAX], line[256];
+	time_t now = time(NULL);
+	struct tm tm;
+	int fd, n;
+
+	if (lock_path(r->path, lp, sizeof(lp)) < 0)
+		return -ENAMETOOLONG;
+	fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		close(fd);
+		return e == EWOULDBLOCK ? -EBUSY : -e;
+	}
+	gmtime_r(&now, &tm);
+	n = snprintf(line, sizeof(line),
+		     "%s (pid %ld) since %04d-%02d-%02dT%02d:%02d:%02dZ\n",
+		     program ? program : "ckstore", (long)getpid(),
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		     tm.tm_min, tm.tm_sec);
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)n, 0) != n) {
+		int e = errno ? errno : EIO;
+
+		close(fd);
+		return -e;
+	}
+	r->lock_fd = fd;
+	return 0;
+}
+
+int ck_repo_open(const char *path, enum ck_open_flags flags,
+		 const char *program, struct ck_repo **ret)
+{
+	struct ck_catalog_opts o = { .blob_files = true };
+	struct ck_repo *r;
+	char db[PATH_MAX];
+	uint64_t v;
+	void *secret = NULL;
+	size_t slen = 0;
+	int q;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->lock_fd = -1;
+	pthread_mutex_init(&r->lock, NULL);
+	r->path = strdup(path);
+	if (!r->path) {
+		q = -ENOMEM;
+		goto fail;
+	}
+	if (snprintf(db, sizeof(db), "%s/db", path) >= (int)sizeof(db)) {
+		q = -ENAMETOOLONG;
+		goto fail;
+	}
+	if (access(db, F_OK) < 0) {
+		q = errno == ENOENT ? -ENOTDIR : -errno;
+		goto fail;
+	}
+	if (flags & CK_OPEN_WRITE) {
+		q = take_lock(r, program);
+		if (q < 0)
+			goto fail;
+	}
+	o.read_only = !(flags & CK_OPEN_WRITE);
+	q = ck_catalog_open(db, &o, &r->cat);
+	if (q < 0)
+		goto fail;
+
+	q = meta_get_num(r->cat, CK_KEY_FORMAT, &v);
+	if (q < 0)
+		goto fail;
+	if (v != CK_FORMAT_VERSION) {
+		q = -EPROTONOSUPPORT;
+		goto fail;
+	}
+	q = ck_catalog_get(r->cat, CK_CF_META, CK_KEY_SECRET,
+			   strlen(CK_KEY_SECRET), &secret, &slen);
+	if (q < 0)
+		goto fail;
+	if (slen != CK_ID_SECRET_SIZE) {
+		q = -EBADMSG;
+		goto fail;
+	}
+	memcpy(r->hasher.secret, secret, slen);
+	q = meta_get_num(r->cat, CK_KEY_CHUNK_UNIT, &v);
+	if (q < 0)
+		goto fail;
+	r->settings.chunk_unit = (uint32_t)v;
+	q = meta_get_num(r->cat, CK_KEY_ZSTD_LEVEL, &v);
+	if (q < 0)
+		goto fail;
+	r->settings.zstd_level = (int)v;
+	q = meta_get_num(r->cat, CK_KEY_DELTAS, &v);
+	if (q < 0)
+		goto fail;
+	r->settings.deltas = v != 0;
+	q = meta_get_num(r->cat, CK_KEY_NEXT_VID, &r->next_vid);
+	if (q < 0)
+		goto fail;
+	if (r->settings.chunk_unit < 4096 ||
+	    r->settings.chunk_unit > CK_CHUNK_MAX) {
+		q = -EBADMSG;
+		goto fail;
+	}
+	free(secret);
+	*ret = r;
+	return 0;
+fail:
+	free(secret);
+	ck_repo_free(r);
+	return q;
+}
+
+struct ck_repo *ck_repo_free(struct ck_repo *r)
+{
+	if (!r)
+		return NULL;
+	ck_catalog_free(r->cat);
+	if (r->lock_fd >= 0) {
+		/* Leave the text for post-mortems but drop the lock. */
+		close(r->lock_fd);
+	}
+	pthread_mutex_destroy(&r->lock);
+	free(r->path);
+	free(r);
+	return NULL;
+}
+
+bool ck_repo_read_only(const struct ck_repo *r)
+{
+	return ck_catalog_read_only(r->cat);
+}
+
+const struct ck_repo_settings *ck_repo_settings(const struct ck_repo *r)
+{
+	return &r->settings;
+}
+
+const struct ck_hasher *ck_repo_hasher(const struct ck_repo *r)
+{
+	return &r->hasher;
+}
+
+const char *ck_repo_path(const struct ck_repo *r)
+{
+	return r->path;
+}
+
+struct ck_catalog *ck_repo_catalog(struct ck_repo *r)
+{
+	return r->cat;
+}
+
+/* --- catalogue -------------------------------------------------------- */
+
+int ck_repo_containers(struct ck_repo *r, char (**ret)[CK_NAME_MAX + 1],
+		       size_t *ret_n)
+{
+	char(*names)[CK_NAME_MAX + 1] = NULL;
+	size_t n = 0, cap = 0;
+	struct ck_iter *it = NULL;
+	char last[CK_NAME_MAX + 1] = "";
+	int q;
+
+	q = ck_iter_new(r->cat, CK_CF_META, CK_KEY_VERSION_PREFIX, 1, &it);
+	if (q < 0)
+		return q;
+	for (; ck_iter_valid(it); ck_iter_next(it)) {
+		size_t klen;
+		const char *k = ck_iter_key(it, &klen);
+		size_t clen = strnlen(k + 1, klen - 1);
+
+		if (clen == 0 || clen > CK_NAME_MAX)
+			continue;
+		if (strlen(last) == clen && memcmp(last, k + 1, clen) == 0)
+			continue;
+		if (n == cap) {
+			void *nn;
+
+			cap = cap ? cap * 2 : 16;
+			nn = realloc(names, cap * sizeof(*names));
+			if (!nn) {
+				q = -ENOMEM;
+				goto out;
+			}
+			names = nn;
+		}
+		memcpy(names[n], k + 1, clen);
+		names[n][clen] = 0;
+		memcpy(last, names[n], clen + 1);
+		n++;
+	}
+	q = ck_iter_status(it);
+out:
+	ck_iter_free(it);
+	if (q < 0) {
+		free(names);
+		return q;
+	}
+	*ret = names;
+	*ret_n = n;
+	return 0;
+}
+
+int ck_repo_versions(struct ck_repo *r, const char *container,
+		     struct ck_version **ret, size_t *ret_n)
+{
+	struct ck_version *vs = NULL;
+	size_t n = 0, cap = 0;
+	struct ck_iter *it = NULL;
+	uint8_t prefix[2 + CK_NAME_MAX];
+	size_t plen;
+	int q;
+
+	q = ck_name_check(container);
+	if (q < 0)
+		return q;
+	plen = ck_key_version_prefix(prefix, container);
+	q = ck_iter_new(r->cat, CK_CF_META, prefix, plen, &it);
+	if (q < 0)
+		return q;
+	for (; ck_iter_valid(it); ck_iter_next(it)) {
+		size_t vlen;
+		const void *v = ck_iter_value(it, &vlen);
+
+		if (n == cap) {
+			void *nn;
+
+			cap = cap ? cap * 2 : 16;
+			nn = realloc(vs, cap * sizeof(*vs));
+			if (!nn) {
+				q = -ENOMEM;
+				goto out;
+			}
+			vs = nn;
+		}
+		q = ck_version_decode(v, vlen, &vs[n]);
+		if (q < 0)
+			goto out;
+		n++;
+	}
+	q = ck_iter_status(it);
+	if (q == 0 && n == 0)
+		q = -ENOENT;
+out:
+	ck_iter_free(it);
+	if (q < 0) {
+		free(vs);
+		return q;
+	}
+	*ret = vs;
+	*ret_n = n;
+	return 0;
+}
+
+int ck_repo_version_get_seq(struct ck_repo *r, const char *container,
+			    uint32_t seq, struct ck_version *ret)
+{
+	uint8_t key[2 + CK_NAME_MAX + 4];
+	size_t klen = ck_key_version(key, container, seq);
+	void *v = NULL;
+	size_t n = 0;
+	int q;
+
+	q = ck_catalog_get(r->cat, CK_CF_META, key, klen, &v, &n);
+	if (q < 0)
+		return q;
+	q = ck_version_decode(v, n, ret);
+	free(v);
+	return q;
+}
+
+int ck_repo_version_seq_by_name(struct ck_repo *r, const char *container,
+				const char *name, uint32_t *ret)
+{
+	uint8_t key[3 + 2 * CK_NAME_MAX];
+	size_t klen = ck_key_name(key, container, name);
+	void *v = NULL;
+	size_t n = 0;
+	int q;
+
+	q = ck_catalog_get(r->cat, CK_CF_META, key, klen, &v, &n);
+	if (q < 0)
+		return q;
+	if (n != 4) {
+		free(v);
+		return -EBADMSG;
+	}
+	*ret = ck_get_be32(v);
+	free(v);
+	return 0;
+}
+
+int ck_repo_version_find(struct ck_repo *r, const char *container,
+			 const char *spec, struct ck_version *ret)
+{
+	uint32_t seq;
+	int q;
+
+	q = ck_name_check(container);
+	if (q < 0)
+		return q;
+	if (!spec || strcmp(spec, "latest") == 0) {
+		struct ck_version *vs = NULL;
+		size_t n = 0;
+
+		q = ck_repo_versions(r, container, &vs, &n);
+		if (q < 0)
+			return q;
+		q = -ENOENT;
+		for (size_t i = n; i-- > 0;)
+			if (vs[i].complete) {
+				*ret = vs[i];
+				q = 0;
+				break;
+			}
+		free(vs);
+		return q;
+	}
+	if (spec[0] == '#') {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(spec + 1, &end, 10);
+		if (errno || *end || end == spec + 1 || v == 0 ||
+		    v > UINT32_MAX)
+			return -EINVAL;
+		return ck_repo_version_get_seq(r, container, (uint32_t)v,
+					       ret);
+	}
+	q = ck_name_check(spec);
+	if (q < 0)
+		return q;
+	q = ck_repo_version_seq_by_name(r, container, spec, &seq);
+	if (q < 0)
+		return q;
+	return ck_repo_version_get_seq(r, container, seq, ret);
+}
+
+int ck_repo_entries(struct ck_repo *r, uint64_t vid, struct ck_entry **ret,
+		    size_t *ret_n)
+{
+	struct ck_entry *es = NULL;
+	size_t n = 0, cap = 0;
+	struct ck_iter *it = NULL;
+	uint8_t prefix[9];
+	int q;
+
+	ck_key_entry_prefix(prefix, vid);
+	q = ck_iter_new(r->cat, CK_CF_META, prefix, sizeof(prefix), &it);
+	if (q < 0)
+		return q;
+	for (; ck_iter_valid(it); ck_iter_next(it)) {
+		size_t klen, vlen;
+		const char *k = ck_iter_key(it, &klen);
+		const void *v = ck_iter_value(it, &vlen);
+
+		if (n == cap) {
+			void *nn;
+
+			cap = cap ? cap * 2 : 32;
+			nn = realloc(es, cap * sizeof(*es));
+			if (!nn) {
+				q = -ENOMEM;
+				goto out;
+			}
+			es = nn;
+		}
+		q = ck_entry_decode(k + 9, klen - 9, v, vlen, &es[n]);
+		if (q < 0)
+			goto out;
+		n++;
+	}
+	q = ck_iter_status(it);
+out:
+	ck_iter_free(it);
+	if (q < 0) {
+		free(es);
+		return q;
+	}
+	*ret = es;
+	*ret_n = n;
+	return 0;
+}
+
+int ck_repo_entry_get(struct ck_repo *r, uint64_t vid, const char *path,
+		      struct ck_entry *ret)
+{
+	uint8_t key[9 + CK_PATH_MAX];
+	size_t klen;
+	void *v = NULL;
+	size_t n = 0;
+	int q;
+
+	q = ck_path_check(path);
+	if (q < 0)
+		return q;
+	klen = ck_key_entry(key, vid, path);
+	q = ck_catalog_get(r->cat, CK_CF_META, key, klen, &v, &n);
+	if (q < 0)
+		return q;
+	q = ck_entry_decode(path, strlen(path), v, n, ret);
+	free(v);
+	return q;
+}
+
+int ck_repo_entry_chunks(struct ck_repo *r, uint64_t vid,
+			 const struct ck_entry *e, uint64_t first, size_t n,
+			 struct ck_id *ret)
+{
+	uint8_t key[9 + CK_PATH_MAX + 5];
+	size_t done = 0;
+
+	if (e->type != CK_ENTRY_FILE || first > e->nchunks ||
+	    n > e->nchunks - first)
+		return -EINVAL;
+	while (done < n) {
+		uint64_t i = first + done;
+		uint32_t seg = (uint32_t)(i / CK_SEG_CHUNKS);
+		uint64_t seg_first = (uint64_t)seg * CK_SEG_CHUNKS;
+		uint64_t seg_n = e->nchunks - seg_first;
+		size_t klen, vlen = 0, take;
+		void *v = NULL;
+		int q;
+
+		if (seg_n > CK_SEG_CHUNKS)
+			seg_n = CK_SEG_CHUNKS;
+		klen = ck_key_segment(key, vid, e->path, seg);
+		q = ck_catalog_get(r->cat, CK_CF_META, key, klen, &v, &vlen);
+		if (q < 0)
+			return q == -ENOENT ? -EBADMSG : q;
+		if (vlen != seg_n * CK_ID_SIZE) {
+			free(v);
+			return -EBADMSG;
+		}
+		take = (size_t)(seg_first + seg_n - i);
+		if (take > n - done)
+			take = n - done;
+		memcpy(ret + done, (uint8_t *)v + (i - seg_first) * CK_ID_SIZE,
+		       take * CK_ID_SIZE);
+		free(v);
+		done += take;
+	}
+	return 0;
+}
+
+/* --- chunks ------------------------------------------------------------ */
+
+int ck_repo_chunk_records(struct ck_repo *r, size_t n,
+			  const struct ck_id *ids, void **recs, size_t *lens)
+{
+	const void *keys[256];
+	size_t klens[256];
+	size_t done = 0;
+
+	while (done < n) {
+		size_t m = n - done > 256 ? 256 : n - done;
+		int q;
+
+		for (size_t i = 0; i < m; i++) {
+			keys[i] = ids[done + i].b;
+			klens[i] = CK_ID_SIZE;
+		}
+		q = ck_catalog_multi_get(r->cat, CK_CF_CHUNKS, m, keys, klens,
+					 recs + done, lens + done);
+		if (q < 0) {
+			for (size_t i = 0; i < done; i++) {
+				free(recs[i]);
+				recs[i] = NULL;
+			}
+			return q;
+		}
+		done += m;
+	}
+	return 0;
+}
+
+int ck_repo_chunk_decode(struct ck_repo *r, const struct ck_id *id,
+			 const void *rec, size_t len, void *buf, size_t cap)
+{
+	struct ck_chunk_hdr h;
+	struct ck_id got;
+	const uint8_t *body;
+	size_t blen;
+	void *base = NULL;
+	int q;
+
+	q = ck_chunk_parse(rec, len, &h);
+	if (q < 0)
+		return q;
+	if (h.raw_len > cap)
+		return -EBADMSG;
+	body = (const uint8_t *)rec + h.body_off;
+	blen = len - h.body_off;
+	switch (h.enc) {
+	case CK_ENC_RAW:
+		memcpy(buf, body, h.raw_len);
+		break;
+	case CK_ENC_ZSTD:
+		q = ck_decompress(body, blen, NULL, 0, buf, h.raw_len);
+		break;
+	case CK_ENC_DELTA:
+		q = ck_repo_base_get(r, &h.base, h.depth, &base);
+		if (q < 0)
+			return q == -ENOENT ? -EBADMSG : q;
+		q = ck_decompress(body, blen, base, (size_t)q, buf,
+				  h.raw_len);
+		ck_repo_base_put(r, base);
+		break;
+	}
+	if (q < 0)
+		return q;
+	ck_id_compute(&r->hasher, buf, h.raw_len, &got);
+	if (!ck_id_equal(&got, id))
+		return -EBADMSG;
+	return (int)h.raw_len;
+}
+
+int ck_repo_chunk_read(struct ck_repo *r, const struct ck_id *id, void *buf,
+		       size_t cap)
+{
+	void *rec = NULL;
+	size_t len = 0;
+	int q;
+
+	if (ck_id_is_zero(id))
+		return -EINVAL;
+	q = ck_catalog_get(r->cat, CK_CF_CHUNKS, id->b, CK_ID_SIZE, &rec,
+			   &len);
+	if (q < 0)
+		return q;
+	q = ck_repo_chunk_decode(r, id, rec, len, buf, cap);
+	free(rec);
+	return q;
+}
+
+/*
+ * Delta bases. A delta's base is read (and verified) in full before the
+ * delta can be decoded; consecutive pages of one version often share a
+ * base chain, and so do restores of neighbouring versions, so decoded
+ * bases are kept in a small direct-mapped cache. Entries are reference
+ * counted so that a reader can use one while another thread replaces the
+ * slot.
+ */
+struct base_entry {
+	struct ck_id id;
+	int refs;     /* protected by r->cache_lock */
+	size_t len;
+	uint8_t data[];
+};
+
+int ck_repo_base_get(struct ck_repo *r, const struct ck_id *id,
+		     unsigned depth, void **ret)
+{
+	size_t slot = (size_t)ck_id_hash64(id) % CK_BASE_CACHE_SLOTS;
+	struct base_entry *e;
+	int q;
+
+	if (depth == 0)
+		return -EBADMSG; /* a delta's depth is >= 1 */
+	pthread_mutex_lock(&r->cache_lock);
+	e = r->base_cache[slot];
+	if (e && ck_id_equal(&e->id, id)) {
+		e->refs++;
+		pthread_mutex_unlock(&r->cache_lock);
+		*ret = e->data;
+		return (int)e->len;
+	}
+	pthread_mutex_unlock(&r->cache_lock);
+
+	e = malloc(sizeof(*e) + r->settings.chunk_unit);
+	if (!e)
+		return -ENOMEM;
+	{
+		void *rec = NULL;
+		size_t len = 0;
+		struct ck_chunk_hdr h;
+
+		q = ck_catalog_get(r->cat, CK_CF_CHUNKS, id->b, CK_ID_SIZE,
+				   &rec, &len);
+		if (q == 0) {
+			/* A base must be shallower than its delta: this
+			 * bounds recursion even on a crafted repository. */
+			q = ck_chunk_parse(rec, len, &h);
+			if (q == 0 && h.depth >= depth)
+				q = -EBADMSG;
+			if (q == 0)
+				q = ck_repo_chunk_decode(
+					r, id, rec, len, e->data,
+					r->settings.chunk_unit);
+		}
+		free(rec);
+	}
+	if (q < 0) {
+		free(e);
+		return q;
+	}
+	e->id = *id;
+	e->len = (size_t)q;
+	e->refs = 2; /* the cache's and the caller's */
+	pthread_mutex_lock(&r->cache_lock);
+	{
+		struct base_entry *old = r->base_cache[slot];
+
+		r->base_cache[slot] = e;
+		if (old && --old->refs == 0)
+			free(old);
+	}
+	pthread_mutex_unlock(&r->cache_lock);
+	*ret = e->data;
+	return (int)e->len;
+}
+
+void ck_repo_base_put(struct ck_repo *r, void *data)
+{
+	struct base_entry *e;
+
+	if (!data)
+		return;
+	e = (struct base_entry *)((uint8_t *)data -
+				  offsetof(struct base_entry, data));
+	pthread_mutex_lock(&r->cache_lock);
+	if (--e->refs == 0)
+		free(e);
+	pthread_mutex_unlock(&r->cache_lock);
+}
+
+/* --- stats ------------------------------------------------------------- */
+
+int ck_repo_stats(struct ck_repo *r, const char *container,
+		  struct ck_stats *ret)
+{
+	struct ck_stats st = { 0 };
+	char(*names)[CK_NAME_MAX + 1] = NULL;
+	size_t nn = 0;
+	int q;
+
+	q = ck_repo_containers(r, &names, &nn);
+	if (q < 0)
+		return q;
+	for (size_t i = 0; i < nn; i++) {
+		struct ck_version *vs = NULL;
+		size_t n = 0;
+
+		if (container && strcmp(container, names[i]) != 0)
+			continue;
+		q = ck_repo_versions(r, names[i], &vs, &n);
+		if (q < 0)
+			goto out;
+		st.containers++;
+		st.versions += n;
+		for (size_t j = 0; j < n; j++) {
+			st.logical_bytes += vs[j].logical_bytes;
+			if (container) {
+				st.stored_bytes += vs[j].added_bytes;
+				st.chunks += vs[j].added_chunks;
+			}
+		}
+		free(vs);
+	}
+	if (container && st.containers == 0) {
+		q = -ENOENT;
+		goto out;
+	}
+	if (!container) {
+		static const struct {
+			const char *key;
+			size_t off;
+		} counters[] = {
+			{ CK_STAT_CHUNKS, offsetof(struct ck_stats, chunks) },
+			{ CK_STAT_RAW, offsetof(struct ck_stats, raw_bytes) },
+			{ CK_STAT_STORED,
+			  offsetof(struct ck_stats, stored_bytes) },
+			{ CK_STAT_DELTA_CHUNKS,
+			  offsetof(struct ck_stats, delta_chunks) },
+			{ CK_STAT_DELTA_RAW,
+			  offsetof(struct ck_stats, delta_raw_bytes) },
+			{ CK_STAT_DELTA_STORED,
+			  offsetof(struct ck_stats, delta_stored_bytes) },
+		};
+
+		for (size_t i = 0; i < sizeof(counters) / sizeof(*counters);
+		     i++) {
+			q = ck_catalog_get_u64(
+				r->cat, CK_CF_STATS, counters[i].key,
+				strlen(counters[i].key),
+				(uint64_t *)((uint8_t *)&st + counters[i].off));
+			if (q < 0)
+				goto out;
+		}
+	}
+	q = ck_du(r->path, &st.disk_bytes);
+	if (q < 0)
+		goto out;
+	*ret = st;
+out:
+	free(names);
+	return q;
+}

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * repo.h - a checkpoint repository: containers, versions, files, chunks.
+ *
+ * On disk a repository is a directory:
+ *
+ *   <repo>/db/     the RocksDB catalog (catalog.h); all state lives here
+ *   <repo>/lock    flock()ed by the one process that may write; holds a
+ *                  line naming that process ("pid 123 ckstored since ...")
+ *
+ * Data model. A container has versions numbered 1, 2, ... (seq) with a
+ * unique name each. A version is a tree of entries (directories, symlinks,
+ * regular files). A file is a list of chunk IDs, each covering
+ * chunk_size bytes of it (the last one fewer). CRIU page files
+ * (pages-*.img) are cut at the repository's chunk unit (one page by
+ * default) so that identical pages are stored once whatever their
+ * position; other files are cut at CK_SMALL_CHUNK. A chunk of zero bytes
+ * is named by the zero ID and is never stored. docs/format.md has the key
+ * layout.
+ *
+ * Reference counts. refs[X] = number of versions whose files reference X
+ * (each version counts once however often it uses X) + number of stored
+ * delta chunks whose base is X. A chunk whose count drops to zero is
+ * deleted in the same atomic batch that drops it.
+ *
+ * Ordering invariants (see docs/format.md, "Write ordering"):
+ *   1. A chunk record is written (unsynced) before any version that
+ *      references it is committed; the commit batch is written with sync,
+ *      which makes every earlier WAL record durable too.
+ *   2. A version becomes visible in one atomic batch holding its record,
+ *      its entries, and the reference count increments of every chunk it
+ *      uses. A killed ingest leaves only chunk records nobody counts
+ *      ("garbage"): fsck reports them as reclaimable, not as damage.
+ *   3. Checking that a chunk is stored and acting on it happen under
+ *      repo->lock, the same lock that deletion holds: a commit re-checks
+ *      under the lock that every reused chunk is still counted, so a
+ *      deletion can never free a chunk a commit is about to reference.
+ *   4. A chunk record is never rewritten once counted.
+ *
+ * Threads: a struct ck_repo may be shared by threads; sessions and
+ * readers are per thread. Writing operations serialize on repo->lock for
+ * short critical sections only (batch checks and writes).
+ *
+ * Errors: negative errno. -EBUSY: another process holds the repository
+ * (ck_repo_holder() says who); -EROFS: opened read-only; -ENOENT: no such
+ * container/version/file/chunk; -EEXIST: name taken; -EBADMSG: stored
+ * data failed verification; -EAGAIN: a reused chunk vanished during the
+ * session (retry); -EINVAL: bad name or argument.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "catalog.h"
+#include "id.h"
+
+#define CK_FORMAT_VERSION 1
+#define CK_SMALL_CHUNK (64u << 10) /* chunk size of non-page files */
+#define CK_NAME_MAX 128		   /* container and version names */
+#define CK_PATH_MAX 1024	   /* paths inside a version */
+#define CK_SEG_CHUNKS 16384	   /* chunk IDs per manifest segment */
+
+struct ck_repo;
+
+struct ck_repo_settings {
+	uint32_t chunk_unit;	/* page-file chunk size: 4096 * 2^k */
+	int zstd_level;		/* 1..19 */
+	bool deltas;		/* store changed pages as deltas */
+};
+
+#define CK_REPO_SETTINGS_DEFAULT { 4096, 3, true }
+
+enum ck_open_flags {
+	CK_OPEN_READ = 0,  /* read-only: works while another process holds */
+	CK_OPEN_WRITE = 1, /* take the lock; -EBUSY if held */
+};
+
+enum ck_kind { CK_KIND_DUMP = 0, CK_KIND_PREDUMP = 1 };
+
+struct ck_version {
+	uint64_t vid;		/* repository-wide unique, never reused */
+	uint32_t seq;		/* 1, 2, ... within the container */
+	char container[CK_NAME_MAX + 1];
+	char name[CK_NAME_MAX + 1];
+	int64_t created_ns;	/* CLOCK_REALTIME at commit */
+	bool complete;		/* stats-dump present, or said so */
+	enum ck_kind kind;
+	char parent[CK_NAME_MAX + 1]; /* from the `parent` link, or "" */
+	uint32_t group;		/* version group: seq of its first member */
+	bool pinned;
+	uint64_t logical_bytes; /* sum of file sizes */
+	uint64_t added_bytes;	/* stored bytes of chunks it added */
+	uint64_t added_chunks;
+	uint64_t files;		/* entries of all kinds */
+};
+
+enum ck_entry_type { CK_ENTRY_FILE = 1, CK_ENTRY_DIR = 2, CK_ENTRY_SYMLINK = 3 };
+
+struct ck_entry {
+	char path[CK_PATH_MAX + 1]; /* relative, '/'-separated */
+	enum ck_entry_type type;
+	uint32_t mode; /* permission bits incl. suid/sgid/sticky */
+	uint32_t uid, gid;
+	int64_t mtime_ns;
+	uint64_t size;	     /* file size, or symlink target length */
+	uint32_t chunk_size; /* files */
+	uint64_t nchunks;    /* files */
+	char target[CK_PATH_MAX + 1]; /* symlinks */
+};
+
+struct ck_stats {
+	uint64_t containers, versions;
+	uint64_t logical_bytes; /* sum over versions */
+	uint64_t chunks;	/* stored chunks */
+	uint64_t raw_bytes;	/* decoded size of stored chunks */
+	uint64_t stored_bytes;	/* size of chunk records */
+	uint64_t delta_chunks;
+	uint64_t delta_raw_bytes, delta_stored_bytes;
+	uint64_t disk_bytes;	/* bytes of <repo>/ on disk */
+};
+
+/* --- lifecycle ------------------------------------------------------ */
+
+int ck_repo_init(const char *path, const struct ck_repo_settings *s);
+/* @program names the opener in the lock file ("ckstore push", ...). */
+int ck_repo_open(const char *path, enum ck_open_flags flags,
+		 const char *program, struct ck_repo **ret);
+struct ck_repo *ck_repo_free(struct ck_repo *r);
+/* Describes the holder of @path's lock in @buf, or "" if none. */
+int ck_repo_holder(const char *path, char *buf, size_t cap);
+bool ck_repo_read_only(const struct ck_repo *r);
+const struct ck_repo_settings *ck_repo_settings(const struct ck_repo *r);
+const struct ck_hasher *ck_repo_hasher(const struct ck_repo *r);
+const char *ck_repo_path(const struct ck_repo *r);
+struct ck_catalog *ck_repo_catalog(struct ck_repo *r);
+
+/* --- names ----------------------------------------------------------- */
+
+/* Container and version names: 1..CK_NAME_MAX of [A-Za-z0-9._-], not
+ * starting with '.' or '-'. Paths: relative, no "." or ".." components,
+ * no empty components, no NUL, at most CK_PATH_MAX bytes. */
+int ck_name_check(const char *name);
+int ck_path_check(const char *path);
+
+/* --- catalogue -------------------------------------------------------- */
+
+/* *ret is a malloc()ed array, caller frees with free(); oldest first. */
+int ck_repo_containers(struct ck_repo *r, char (**ret)[CK_NAME_MAX + 1],
+		       size_t *ret_n);
+int ck_repo_versions(struct ck_repo *r, const char *container,
+		     struct ck_version **ret, size_t *ret_n);
+/* @spec: a version name, "latest" (newest complete version), or "#N"
+ * (sequence number N). */
+int ck_repo_version_find(struct ck_repo *r, const char *container,
+			 const char *spec, struct ck_version *ret);
+
+/* Entries of a version, sorted by path. Caller frees *ret with free(). */
+int ck_repo_entries(struct ck_repo *r, uint64_t vid, struct ck_entry **ret,
+		    size_t *ret_n);
+int ck_repo_entry_get(struct ck_repo *r, uint64_t vid, const char *path,
+		      struct ck_entry *ret);
+/* Chunk IDs [first, first + n) of a file. */
+int ck_repo_entry_chunks(struct ck_repo *r, uint64_t vid,
+			 const struct ck_entry *e, uint64_t first, size_t n,
+			 struct ck_id *ret);
+
+/* Deletes a version and reclaims every chunk only it kept alive, in one
+ * atomic batch. Sets *ret_freed to the chunk record bytes reclaimed. */
+int ck_repo_version_delete(struct ck_repo *r, const char *container,
+			   uint64_t vid, uint64_t *ret_freed);
+
+int ck_repo_stats(struct ck_repo *r, const char *container,
+		  struct ck_stats *ret);
+
+/* --- chunks ----------------------------------------------------------- */
+
+/* Reads, decodes and verifies chunk @id into @buf (capacity @cap);
+ * returns its length. The zero ID cannot be read (callers zero-fill). */
+int ck_repo_chunk_read(struct ck_repo *r, const struct ck_id *id, void *buf,
+		       size_t cap);
+/* Decodes a record already fetched (e.g. by a multi-get) for @id. */
+int ck_repo_chunk_decode(struct ck_repo *r, const struct ck_id *id,
+			 const void *rec, size_t len, void *buf, size_t cap);
+/* Reads @n chunk records at once; see ck_catalog_multi_get(). */
+int ck_repo_chunk_records(struct ck_repo *r, size_t n,
+			  const struct ck_id *ids, void **recs,
+			  size_t *lens);
+
+/* --- write side (session.c) ------------------------------------------ */
+
+struct ck_session;
+
+struct ck_file_meta {
+	uint32_t mode, uid, gid;
+	int64_t mtime_ns;
+};
+
+/* Starts a new version of @container named @name. Fails with -EEXIST if
+ * the name is taken. */
+int ck_session_begin(struct ck_repo *r, const char *container,
+		     const char *name, struct ck_session **ret);
+/* Aborts an uncommitted session (its chunks become garbage). */
+struct ck_session *ck_session_free(struct ck_session *s);
+
+int ck_session_add_dir(struct ck_session *s, const char *path,
+		       const struct ck_file_meta *m);
+int ck_session_add_symlink(struct ck_session *s, const char *path,
+			   const char *target, const struct ck_file_meta *m);
+/* Where the chunks of a CRIU page file live in the process's address
+ * space: chunk i holds the page at vaddrs[i] of address space @space. */
+struct ck_page_hint {
+	uint64_t space;
+	const uint64_t *vaddrs;
+	size_t n;
+};
+
+/* Reads file @fd (@size bytes) from its current content and stores it.
+ * @pages: true for CRIU page files (chunked at the repository unit).
+ * @hint, when not NULL, places the chunks in memory to find delta bases. */
+int ck_session_add_file_fd(struct ck_session *s, const char *path, int fd,
+			   uint64_t size, bool pages,
+			   const struct ck_page_hint *hint,
+			   const struct ck_file_meta *m);
+/* Chunk IDs of a file added to this session (for building base maps);
+ * NULL if there is no such file. Borrowed until the session is freed. */
+const struct ck_id *ck_session_file_ids(struct ck_session *s,
+					const char *path, uint64_t *ret_n);
+/* Registers the parent's chunk at each address (see ck_page_hint). */
+int ck_session_add_bases(struct ck_session *s,
+			 const struct ck_page_hint *hint,
+			 const struct ck_id *ids);
+/* Adds a file from chunk IDs the caller hashed; every non-zero ID must be
+ * stored or put with ck_session_put_chunk() first. */
+int ck_session_add_file_ids(struct ck_session *s, const char *path,
+			    uint64_t size, uint32_t chunk_size,
+			    const struct ck_id *ids, uint64_t n,
+			    const struct ck_file_meta *m);
+/* Marks which of @n IDs the repository lacks (missing[i] = true). */
+int ck_session_missing(struct ck_session *s, const struct ck_id *ids,
+		       size_t n, bool *missing);
+/* Stores one chunk given its raw bytes, after checking that they hash to
+ * @id (-EBADMSG otherwise). @base, if not NULL, suggests a delta base. */
+int ck_session_put_chunk(struct ck_session *s, const struct ck_id *id,
+			 const void *data, size_t len,
+			 const struct ck_id *base);
+/* Declares the version complete even without stats-dump. */
+void ck_session_set_complete(struct ck_session *s, bool complete);
+/* Progress callback: called with bytes processed so far. */
+void ck_session_set_progress(struct ck_session *s,
+			     void (*fn)(void *ud, uint64_t done), void *ud);
+/* Commits atomically; on success fills *ret (if not NULL). The session
+ * must still be freed. */
+int ck_session_commit(struct ck_session *s, struct ck_version *ret);

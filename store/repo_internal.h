@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * repo_internal.h - what the store's modules share about a repository;
+ * not for programs. Record codecs for versions (JSON) and entries
+ * (binary, see docs/format.md) live in record.c.
+ */
+#pragma once
+
+#include <pthread.h>
+
+#include "catalog.h"
+#include "id.h"
+#include "repo.h"
+
+#define CK_BASE_CACHE_SLOTS 4096
+
+struct base_entry;
+
+struct ck_repo {
+	char *path;
+	int lock_fd; /* flock()ed for writers, -1 for readers */
+	struct ck_catalog *cat;
+	struct ck_repo_settings settings;
+	struct ck_hasher hasher;
+
+	/* Serializes check-then-write on chunks, commits and deletions
+	 * (repo.h, invariant 3). Taken before cache_lock. */
+	pthread_mutex_t lock;
+	uint64_t next_vid;  /* protected by lock */
+	uint64_t del_epoch; /* protected by lock; bumped by deletions */
+
+	pthread_mutex_t cache_lock;
+	struct base_entry *base_cache[CK_BASE_CACHE_SLOTS]; /* cache_lock */
+};
+
+/* Decoded base chunk of a delta (borrowed until ck_repo_base_put());
+ * returns its length. @depth is the delta's depth: the base must be
+ * shallower. */
+int ck_repo_base_get(struct ck_repo *r, const struct ck_id *id,
+		     unsigned depth, void **ret);
+void ck_repo_base_put(struct ck_repo *r, void *data);
+
+int ck_repo_version_get_seq(struct ck_repo *r, const char *container,
+			    uint32_t seq, struct ck_version *ret);
+int ck_repo_version_seq_by_name(struct ck_repo *r, const char *container,
+				const char *name, uint32_t *ret);
+
+/* record.c */
+int ck_version_encode(const struct ck_version *v, char **ret,
+		      size_t *ret_len);
+int ck_version_decode(const void *buf, size_t len, struct ck_version *ret);
+#define CK_ENTRY_HDR 40
+/* Writes the entry value into @buf (CK_ENTRY_HDR + CK_PATH_MAX room). */
+size_t ck_entry_encode(const struct ck_entry *e, uint8_t *buf);
+int ck_entry_decode(const char *path, size_t plen, const void *val,
+		    size_t vlen, struct ck_entry *ret);

@@ -1,0 +1,991 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * session.c - the write side: building one new version.
+ *
+ * New chunk records are collected in memory and written in batches
+ * (unsynced) under repo->lock after re-checking which of them are still
+ * not counted; the commit writes the version in one synced batch. See
+ * repo.h for the invariants this keeps and docs/format.md for why.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chunk.h"
+#include "compress.h"
+#include "endian.h"
+#include "fsutil.h"
+#include "idmap.h"
+#include "keys.h"
+#include "log.h"
+#include "repo_internal.h"
+#include "session_internal.h"
+
+#define MAX_ENTRIES 100000
+#define PENDING_FLUSH (8u << 20) /* bytes of new records per batch */
+#define BLOCK_CHUNKS 256
+
+/* Flags in the session's ID map. */
+enum {
+	ID_PENDING = 1, /* record built, not yet written */
+	ID_WRITTEN = 2, /* record written by this session */
+	ID_REUSED = 4,	/* counted in the repository when we looked */
+};
+
+struct pending {
+	struct ck_id id;
+	size_t off, len; /* in s->pbuf */
+};
+
+int ck_session_begin(struct ck_repo *r, const char *container,
+		     const char *name, struct ck_session **ret)
+{
+	struct ck_session *s;
+	uint32_t seq;
+	int q;
+
+	if (ck_repo_read_only(r))
+		return -EROFS;
+	q = ck_name_check(container);
+	if (q < 0)
+		return q;
+	q = ck_name_check(name);
+	if (q < 0)
+		return q;
+	q = ck_repo_version_seq_by_name(r, container, name, &seq);
+	if (q == 0)
+		return -EEXIST;
+	if (q != -ENOENT)
+		return q;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->r = r;
+	strcpy(s->container, container); /* lengths checked above */
+	strcpy(s->name, name);
+	pthread_mutex_lock(&r->lock);
+	s->epoch = r->del_epoch;
+	pthread_mutex_unlock(&r->lock);
+	s->zbuf_cap = ck_compress_bound(CK_CHUNK_MAX) + CK_CHUNK_HDR_DELTA;
+	s->zbuf = malloc(s->zbuf_cap);
+	if (!s->zbuf) {
+		free(s);
+		return -ENOMEM;
+	}
+	*ret = s;
+	return 0;
+}
+
+struct ck_session *ck_session_free(struct ck_session *s)
+{
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < s->n; i++)
+		free(s->files[i].ids);
+	free(s->files);
+	free(s->pend);
+	free(s->pbuf);
+	free(s->zbuf);
+	free(s->vmap);
+	ck_idmap_release(&s->ids);
+	ck_idmap_release(&s->bases);
+	free(s);
+	return NULL;
+}
+
+void ck_session_set_complete(struct ck_session *s, bool complete)
+{
+	s->complete_set = true;
+	s->complete = complete;
+}
+
+void ck_session_set_progress(struct ck_session *s,
+			     void (*fn)(void *ud, uint64_t done), void *ud)
+{
+	s->progress = fn;
+	s->progress_ud = ud;
+}
+
+static int add_entry(struct ck_session *s, const struct ck_entry *e,
+		     struct ck_id *ids)
+{
+	if (s->n >= MAX_ENTRIES)
+		return -E2BIG;
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 32;
+		void *nf = realloc(s->files, ncap * sizeof(*s->files));
+
+		if (!nf)
+			return -ENOMEM;
+		s->files = nf;
+		s->cap = ncap;
+	}
+	s->files[s->n].e = *e;
+	s->files[s->n].ids = ids;
+	s->n++;
+	return 0;
+}
+
+static void fill_meta(struct ck_entry *e, const char *path,
+		      const struct ck_file_meta *m)
+{
+	memset(e, 0, offsetof(struct ck_entry, target));
+	e->target[0] = 0;
+	strcpy(e->path, path);
+	e->mode = m->mode & 07777;
+	e->uid = m->uid;
+	e->gid = m->gid;
+	e->mtime_ns = m->mtime_ns;
+}
+
+int ck_session_add_dir(struct ck_session *s, const char *path,
+		       const struct ck_file_meta *m)
+{
+	struct ck_entry e;
+	int q = ck_path_check(path);
+
+	if (q < 0)
+		return q;
+	fill_meta(&e, path, m);
+	e.type = CK_ENTRY_DIR;
+	return add_entry(s, &e, NULL);
+}
+
+int ck_session_add_symlink(struct ck_session *s, const char *path,
+			   const char *target, const struct ck_file_meta *m)
+{
+	struct ck_entry e;
+	size_t tl = strlen(target);
+	int q = ck_path_check(path);
+
+	if (q < 0)
+		return q;
+	if (tl == 0 || tl > CK_PATH_MAX)
+		return -ENAMETOOLONG;
+	fill_meta(&e, path, m);
+	e.type = CK_ENTRY_SYMLINK;
+	e.size = tl;
+	memcpy(e.target, target, tl + 1);
+	return add_entry(s, &e, NULL);
+}
+
+/* --- chunk writes ----------------------------------------------------- */
+
+/* Writes the pending records that are still not counted. Caller holds
+ * r->lock. */
+static int flush_locked(struct ck_session *s)
+{
+	struct ck_repo *r = s->r;
+	struct ck_batch *b = NULL;
+	const void **keys = NULL;
+	size_t *klens = NULL, *vlens = NULL;
+	void **vals = NULL;
+	int q = 0;
+
+	if (!s->npend)
+		return 0;
+	keys = calloc(s->npend, sizeof(*keys));
+	klens = calloc(s->npend, sizeof(*klens));
+	vals = calloc(s->npend, sizeof(*vals));
+	vlens = calloc(s->npend, sizeof(*vlens));
+	b = ck_batch_new(r->cat);
+	if (!keys || !klens || !vals || !vlens || !b) {
+		q = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < s->npend; i++) {
+		keys[i] = s->pend[i].id.b;
+		klens[i] = CK_ID_SIZE;
+	}
+	q = ck_catalog_multi_get(r->cat, CK_CF_REFS, s->npend, keys, klens,
+				 vals, vlens);
+	if (q < 0)
+		goto out;
+	for (size_t i = 0; i < s->npend; i++) {
+		struct ck_idmap_slot *sl = ck_idmap_find(&s->ids,
+							 &s->pend[i].id);
+
+		if (vals[i]) {
+			/* Counted meanwhile (invariant 4: never rewrite). */
+			sl->val = ID_REUSED;
+			continue;
+		}
+		ck_batch_put(b, CK_CF_CHUNKS, s->pend[i].id.b, CK_ID_SIZE,
+			     s->pbuf + s->pend[i].off, s->pend[i].len);
+		sl->val = ID_WRITTEN;
+	}
+	q = ck_catalog_write(r->cat, b, false);
+	if (q < 0)
+		goto out;
+	s->npend = 0;
+	s->pbuf_len = 0;
+out:
+	if (vals)
+		for (size_t i = 0; i < s->npend; i++)
+			free(vals[i]);
+	free(keys);
+	free(klens);
+	free(vals);
+	free(vlens);
+	ck_batch_free(b);
+	return q;
+}
+
+static int flush(struct ck_session *s)
+{
+	int q;
+
+	pthread_mutex_lock(&s->r->lock);
+	q = flush_locked(s);
+	pthread_mutex_unlock(&s->r->lock);
+	return q;
+}
+
+/* Encodes @data as a record: a delta against @base when that is smaller,
+ * else zstd, else raw. Returns the record in s->zbuf. */
+static int encode(struct ck_session *s, const void *data, size_t len,
+		  const struct ck_id *base, size_t *ret_len)
+{
+	struct ck_repo *r = s->r;
+	struct ck_chunk_hdr h = { .enc = CK_ENC_ZSTD, .raw_len = (uint32_t)len };
+	size_t zlen = 0, hl;
+	int q;
+
+	q = ck_compress(r->settings.zstd_level, data, len, NULL, 0,
+			s->zbuf + CK_CHUNK_HDR_DELTA,
+			s->zbuf_cap - CK_CHUNK_HDR_DELTA, &zlen);
+	if (q < 0 && q != -ENOSPC)
+		return q;
+	if (q == -ENOSPC || zlen >= len) {
+		h.enc = CK_ENC_RAW;
+		zlen = len;
+	}
+	if (base && r->settings.deltas)
+		(void)ck_session_try_delta(s, data, len, base, &h, &zlen);
+
+	hl = ck_chunk_write_hdr(&h, s->zbuf);
+	if (h.enc == CK_ENC_RAW)
+		memcpy(s->zbuf + hl, data, len);
+	else if (hl != CK_CHUNK_HDR_DELTA)
+		memmove(s->zbuf + hl, s->zbuf + CK_CHUNK_HDR_DELTA, zlen);
+	*ret_len = hl + zlen;
+	return 0;
+}
+
+static int queue_record(struct ck_session *s, const struct ck_id *id,
+			const void *rec, size_t len)
+{
+	if (s->npend == s->pend_cap) {
+		size_t ncap = s->pend_cap ? s->pend_cap * 2 : 1024;
+		void *np = realloc(s->pend, ncap * sizeof(*s->pend));
+
+		if (!np)
+			return -ENOMEM;
+		s->pend = np;
+		s->pend_cap = ncap;
+	}
+	if (s->pbuf_len + len > s->pbuf_cap) {
+		size_t ncap = s->pbuf_cap ? s->pbuf_cap : (1u << 20);
+		void *nb;
+
+		while (ncap < s->pbuf_len + len)
+			ncap *= 2;
+		nb = realloc(s->pbuf, ncap);
+		if (!nb)
+			return -ENOMEM;
+		s->pbuf = nb;
+		s->pbuf_cap = ncap;
+	}
+	memcpy(s->pbuf + s->pbuf_len, rec, len);
+	s->pend[s->npend].id = *id;
+	s->pend[s->npend].off = s->pbuf_len;
+	s->pend[s->npend].len = len;
+	s->npend++;
+	s->pbuf_len += len;
+	if (s->pbuf_len >= PENDING_FLUSH)
+		return flush(s);
+	return 0;
+}
+
+/* Stores @data under @id unless this session already has it. */
+static int put_new(struct ck_session *s, const struct ck_id *id,
+		   const void *data, size_t len, const struct ck_id *base)
+{
+	struct ck_idmap_slot *sl;
+	size_t rlen;
+	bool isnew;
+	int q;
+
+	sl = ck_idmap_upsert(&s->ids, id, &isnew);
+	if (!sl)
+		return -ENOMEM;
+	if (!isnew && sl->val)
+		return 0;
+	if (base && ck_id_equal(base, id))
+		base = NULL;
+	q = encode(s, data, len, base, &rlen);
+	if (q < 0)
+		return q;
+	sl = ck_idmap_find(&s->ids, id);
+	sl->val = ID_PENDING;
+	return queue_record(s, id, s->zbuf, rlen);
+}
+
+int ck_session_put_chunk(struct ck_session *s, const struct ck_id *id,
+			 const void *data, size_t len,
+			 const struct ck_id *base)
+{
+	struct ck_id got;
+
+	if (len == 0 || len > CK_CHUNK_MAX || ck_id_is_zero(id))
+		return -EINVAL;
+	ck_id_compute(&s->r->hasher, data, len, &got);
+	if (!ck_id_equal(&got, id))
+		return -EBADMSG;
+	return put_new(s, id, data, len, base);
+}
+
+/* Looks up @n IDs (none zero, none known to the session) in the refs
+ * column family; present[i] says whether each is counted. */
+static int lookup_refs(struct ck_session *s, const struct ck_id *ids,
+		       size_t n, bool *present)
+{
+	const void *keys[BLOCK_CHUNKS];
+	size_t klens[BLOCK_CHUNKS], vlens[BLOCK_CHUNKS];
+	void *vals[BLOCK_CHUNKS];
+	size_t done = 0;
+
+	while (done < n) {
+		size_t m = n - done > BLOCK_CHUNKS ? BLOCK_CHUNKS : n - done;
+		int q;
+
+		for (size_t i = 0; i < m; i++) {
+			keys[i] = ids[done + i].b;
+			klens[i] = CK_ID_SIZE;
+		}
+		q = ck_catalog_multi_get(s->r->cat, CK_CF_REFS, m, keys,
+					 klens, vals, vlens);
+		if (q < 0)
+			return q;
+		for (size_t i = 0; i < m; i++) {
+			present[done + i] = vals[i] != NULL;
+			free(vals[i]);
+		}
+		done += m;
+	}
+	return 0;
+}
+
+int ck_session_missing(struct ck_session *s, const struct ck_id *ids,
+		       size_t n, bool *missing)
+{
+	struct ck_id *ask = NULL;
+	size_t *idx = NULL, na = 0;
+	bool *present = NULL;
+	int q = 0;
+
+	ask = calloc(n ? n : 1, sizeof(*ask));
+	idx = malloc((n ? n : 1) * sizeof(*idx));
+	present = malloc((n ? n : 1) * sizeof(*present));
+	if (!ask || !idx || !present) {
+		q = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct ck_idmap_slot *sl;
+
+		missing[i] = false;
+		if (ck_id_is_zero(&ids[i]))
+			continue;
+		sl = ck_idmap_find(&s->ids, &ids[i]);
+		if (sl && sl->val)
+			continue;
+		ask[na] = ids[i];
+		idx[na++] = i;
+	}
+	q = lookup_refs(s, ask, na, present);
+	if (q < 0)
+		goto out;
+	for (size_t i = 0; i < na; i++) {
+		struct ck_idmap_slot *sl;
+		bool isnew;
+
+		if (!present[i]) {
+			missing[idx[i]] = true;
+			continue;
+		}
+		sl = ck_idmap_upsert(&s->ids, &ask[i], &isnew);
+		if (!sl) {
+			q = -ENOMEM;
+			goto out;
+		}
+		if (!sl->val)
+			sl->val = ID_REUSED;
+	}
+out:
+	free(ask);
+	free(idx);
+	free(present);
+	return q;
+}
+
+int ck_session_add_file_ids(struct ck_session *s, const char *path,
+			    uint64_t size, uint32_t chunk_size,
+			    const struct ck_id *ids, uint64_t n,
+			    const struct ck_file_meta *m)
+{
+	struct ck_entry e;
+	struct ck_id *copy = NULL;
+	bool *missing = NULL;
+	int q;
+
+	q = ck_path_check(path);
+	if (q < 0)
+		return q;
+	if (chunk_size == 0 || chunk_size > CK_CHUNK_MAX ||
+	    n != (size + chunk_size - 1) / chunk_size)
+		return -EINVAL;
+	copy = malloc((n ? n : 1) * sizeof(*copy));
+	missing = malloc((n ? n : 1) * sizeof(*missing));
+	if (!copy || !missing) {
+		q = -ENOMEM;
+		goto out;
+	}
+	memcpy(copy, ids, n * sizeof(*copy));
+	q = ck_session_missing(s, copy, n, missing);
+	if (q < 0)
+		goto out;
+	for (uint64_t i = 0; i < n; i++)
+		if (missing[i]) {
+			q = -ENOENT; /* the caller must put it first */
+			goto out;
+		}
+	fill_meta(&e, path, m);
+	e.type = CK_ENTRY_FILE;
+	e.size = size;
+	e.chunk_size = chunk_size;
+	e.nchunks = n;
+	q = add_entry(s, &e, copy);
+	if (q == 0)
+		copy = NULL;
+	s->logical += size;
+out:
+	free(copy);
+	free(missing);
+	return q;
+}
+
+int ck_session_add_bases(struct ck_session *s,
+			 const struct ck_page_hint *hint,
+			 const struct ck_id *ids)
+{
+	return ck_session_load_bases(s, hint->space, hint->vaddrs, ids,
+				     hint->n);
+}
+
+const struct ck_id *ck_session_file_ids(struct ck_session *s,
+					const char *path, uint64_t *ret_n)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->files[i].e.type == CK_ENTRY_FILE &&
+		    strcmp(s->files[i].e.path, path) == 0) {
+			*ret_n = s->files[i].e.nchunks;
+			return s->files[i].ids;
+		}
+	return NULL;
+}
+
+int ck_session_add_file_fd(struct ck_session *s, const char *path, int fd,
+			   uint64_t size, bool pages,
+			   const struct ck_page_hint *hint,
+			   const struct ck_file_meta *m)
+{
+	struct ck_repo *r = s->r;
+	uint32_t cs = pages ? r->settings.chunk_unit : CK_SMALL_CHUNK;
+	const uint64_t *vaddrs = hint ? hint->vaddrs : NULL;
+	uint64_t n = (size + cs - 1) / cs;
+	struct ck_entry e;
+	struct ck_id *ids = NULL, ask[BLOCK_CHUNKS] = { 0 };
+	size_t askidx[BLOCK_CHUNKS];
+	bool present[BLOCK_CHUNKS];
+	uint8_t *buf = NULL;
+	int q;
+
+	q = ck_path_check(path);
+	if (q < 0)
+		return q;
+	if (vaddrs && hint->n != n)
+		vaddrs = NULL; /* the pagemap disagrees: no delta hints */
+	ids = malloc((n ? n : 1) * sizeof(*ids));
+	buf = malloc((size_t)BLOCK_CHUNKS * cs);
+	if (!ids || !buf) {
+		q = -ENOMEM;
+		goto out;
+	}
+	for (uint64_t first = 0; first < n; first += BLOCK_CHUNKS) {
+		uint64_t cnt = n - first > BLOCK_CHUNKS ? BLOCK_CHUNKS
+							: n - first;
+		uint64_t off = first * cs;
+		size_t blen = (size_t)(size - off < cnt * cs ? size - off
+							      : cnt * cs);
+		size_t na = 0;
+
+		q = ck_pread_all(fd, buf, blen, (off_t)off);
+		if (q < 0)
+			goto out;
+		/* Hash every chunk; note the ones the session has not
+		 * seen. */
+		for (uint64_t i = 0; i < cnt; i++) {
+			size_t clen = i + 1 < cnt ? cs : blen - i * cs;
+			const uint8_t *c = buf + i * cs;
+			struct ck_idmap_slot *sl;
+			bool isnew;
+
+			if (ck_is_zero(c, clen)) {
+				memset(&ids[first + i], 0, sizeof(*ids));
+				continue;
+			}
+			ck_id_compute(&r->hasher, c, clen, &ids[first + i]);
+			sl = ck_idmap_upsert(&s->ids, &ids[first + i],
+					     &isnew);
+			if (!sl) {
+				q = -ENOMEM;
+				goto out;
+			}
+			if (!isnew)
+				continue;
+			ask[na] = ids[first + i];
+			askidx[na++] = (size_t)i;
+		}
+		q = lookup_refs(s, ask, na, present);
+		if (q < 0)
+			goto out;
+		for (size_t j = 0; j < na; j++) {
+			size_t i = askidx[j];
+			size_t clen = i + 1 < cnt ? cs : blen - i * cs;
+			const struct ck_id *base = NULL;
+
+			if (present[j]) {
+				ck_idmap_find(&s->ids, &ask[j])->val =
+					ID_REUSED;
+				continue;
+			}
+			if (vaddrs)
+				base = ck_session_base_for(
+					s, hint->space, vaddrs[first + i]);
+			q = put_new(s, &ask[j], buf + i * cs, clen, base);
+			if (q < 0)
+				goto out;
+		}
+		s->done += blen;
+		if (s->progress)
+			s->progress(s->progress_ud, s->done);
+	}
+	fill_meta(&e, path, m);
+	e.type = CK_ENTRY_FILE;
+	e.size = size;
+	e.chunk_size = cs;
+	e.nchunks = n;
+	q = add_entry(s, &e, ids);
+	if (q < 0)
+		goto out;
+	ids = NULL;
+	s->logical += size;
+out:
+	free(ids);
+	free(buf);
+	return q;
+}
+
+/* --- commit ------------------------------------------------------------ */
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct ck_sfile *)a)->e.path,
+		      ((const struct ck_sfile *)b)->e.path);
+}
+
+/* Sorted entries: no duplicates, every parent directory present. */
+static int check_tree(struct ck_session *s)
+{
+	qsort(s->files, s->n, sizeof(*s->files), cmp_entry);
+	for (size_t i = 0; i < s->n; i++) {
+		const char *p = s->files[i].e.path;
+		const char *slash = strrchr(p, '/');
+		struct ck_sfile key;
+		struct ck_sfile *d;
+
+		if (i > 0 && strcmp(s->files[i - 1].e.path, p) == 0)
+			return -EEXIST;
+		if (!slash)
+			continue;
+		memcpy(key.e.path, p, (size_t)(slash - p));
+		key.e.path[slash - p] = 0;
+		d = bsearch(&key, s->files, s->n, sizeof(*s->files),
+			    cmp_entry);
+		if (!d || d->e.type != CK_ENTRY_DIR)
+			return -ENOTDIR;
+	}
+	return 0;
+}
+
+static const struct ck_sfile *top_entry(struct ck_session *s,
+					const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->files[i].e.path, name) == 0)
+			return &s->files[i];
+	return NULL;
+}
+
+static void classify(struct ck_session *s, struct ck_version *v)
+{
+	const struct ck_sfile *link = top_entry(s, "parent");
+	bool pagemap = false, pstree = false;
+
+	for (size_t i = 0; i < s->n; i++) {
+		const char *p = s->files[i].e.path;
+
+		if (strncmp(p, "pagemap-", 8) == 0)
+			pagemap = true;
+		if (strcmp(p, "pstree.img") == 0)
+			pstree = true;
+	}
+	v->complete = s->complete_set ? s->complete
+				       : top_entry(s, "stats-dump") != NULL;
+	v->kind = ck_session_dir_kind(s, pagemap, pstree);
+	v->parent[0] = 0;
+	if (link && link->e.type == CK_ENTRY_SYMLINK) {
+		/* CRIU writes "../<dir>"; keep its last component when it
+		 * names a version of this container. */
+		char t[CK_PATH_MAX + 1];
+		char *b;
+		uint32_t seq;
+
+		strcpy(t, link->e.target);
+		while (strlen(t) > 1 && t[strlen(t) - 1] == '/')
+			t[strlen(t) - 1] = 0;
+		b = strrchr(t, '/');
+		b = b ? b + 1 : t;
+		if (ck_name_check(b) == 0 &&
+		    ck_repo_version_seq_by_name(s->r, s->container, b, &seq) ==
+			    0)
+			strcpy(v->parent, b);
+	}
+}
+
+/* Takes ownership of the records this session wrote that nobody counted
+ * yet (and, transitively, of uncounted delta bases they name), adding
+ * reference and statistics updates to @b. Caller holds r->lock. */
+static int own_chunks(struct ck_session *s, struct ck_batch *b,
+		      struct ck_version *v)
+{
+	struct ck_repo *r = s->r;
+	struct ck_idmap owned = CK_IDMAP_INIT;
+	struct ck_id *work = NULL;
+	size_t nwork = 0, cap = 0;
+	struct ck_idmap_slot *sl;
+	int64_t st[6] = { 0 };
+	int q = 0;
+
+	ck_idmap_foreach(&s->ids, sl) {
+		if (sl->val != ID_WRITTEN)
+			continue;
+		if (nwork == cap) {
+			size_t ncap = cap ? cap * 2 : 1024;
+			void *nw = realloc(work, ncap * sizeof(*work));
+
+			if (!nw) {
+				q = -ENOMEM;
+				goto out;
+			}
+			work = nw;
+			cap = ncap;
+		}
+		work[nwork++] = sl->id;
+	}
+	while (nwork > 0) {
+		struct ck_id id = work[--nwork];
+		struct ck_chunk_hdr h;
+		struct ck_idmap_slot *o;
+		void *rec = NULL;
+		size_t len = 0;
+		uint64_t cnt;
+		bool isnew;
+
+		o = ck_idmap_upsert(&owned, &id, &isnew);
+		if (!o) {
+			q = -ENOMEM;
+			goto out;
+		}
+		if (!isnew)
+			continue;
+		q = ck_catalog_get(r->cat, CK_CF_REFS, id.b, CK_ID_SIZE, &rec,
+				   &len);
+		free(rec);
+		rec = NULL;
+		if (q == 0) {
+			o->val = 0; /* counted by someone else meanwhile */
+			continue;
+		}
+		if (q != -ENOENT)
+			goto out;
+		/* The current record may be another session's if two wrote
+		 * the same chunk; what counts is the record that is
+		 * stored. */
+		q = ck_catalog_get(r->cat, CK_CF_CHUNKS, id.b, CK_ID_SIZE,
+				   &rec, &len);
+		if (q < 0) {
+			q = q == -ENOENT ? -EAGAIN : q;
+			goto out;
+		}
+		q = ck_chunk_parse(rec, len, &h);
+		free(rec);
+		if (q < 0)
+			goto out;
+		o->val = 1;
+		st[0]++;
+		st[1] += h.raw_len;
+		st[2] += (int64_t)len;
+		v->added_chunks++;
+		v->added_bytes += len;
+		if (h.enc != CK_ENC_DELTA)
+			continue;
+		st[3]++;
+		st[4] += h.raw_len;
+		st[5] += (int64_t)len;
+		ck_batch_add_u64(b, CK_CF_REFS, h.base.b, CK_ID_SIZE, 1);
+		/* An uncounted base must become ours too. */
+		if (ck_catalog_get_u64(r->cat, CK_CF_REFS, h.base.b,
+				       CK_ID_SIZE, &cnt) == 0 &&
+		    cnt == 0 && !ck_idmap_find(&owned, &h.base)) {
+			if (nwork == cap) {
+				size_t ncap = cap ? cap * 2 : 1024;
+				void *nw = realloc(work, ncap * sizeof(*work));
+
+				if (!nw) {
+					q = -ENOMEM;
+					goto out;
+				}
+				work = nw;
+				cap = ncap;
+			}
+			work[nwork++] = h.base;
+		}
+	}
+	/* Every owned chunk that this version does not reference itself
+	 * (a transitively owned base) still needs its count key to exist:
+	 * the delta's +1 above provides it. */
+	{
+		static const char *const names[6] = {
+			CK_STAT_CHUNKS,	      CK_STAT_RAW,
+			CK_STAT_STORED,	      CK_STAT_DELTA_CHUNKS,
+			CK_STAT_DELTA_RAW,    CK_STAT_DELTA_STORED,
+		};
+
+		for (int i = 0; i < 6; i++)
+			if (st[i])
+				ck_batch_add_u64(b, CK_CF_STATS, names[i],
+						 strlen(names[i]), st[i]);
+	}
+out:
+	free(work);
+	ck_idmap_release(&owned);
+	return q;
+}
+
+/* Checks that every chunk the session reuses is still counted. Caller
+ * holds r->lock. */
+static int check_reused(struct ck_session *s)
+{
+	struct ck_idmap_slot *sl;
+	struct ck_id batch[BLOCK_CHUNKS];
+	bool present[BLOCK_CHUNKS];
+	size_t nb = 0;
+	int q;
+
+	if (s->epoch == s->r->del_epoch)
+		return 0; /* nothing was deleted since we looked */
+	ck_idmap_foreach(&s->ids, sl) {
+		if (sl->val != ID_REUSED)
+			continue;
+		batch[nb++] = sl->id;
+		if (nb < BLOCK_CHUNKS)
+			continue;
+		q = lookup_refs(s, batch, nb, present);
+		if (q < 0)
+			return q;
+		for (size_t i = 0; i < nb; i++)
+			if (!present[i])
+				return -EAGAIN;
+		nb = 0;
+	}
+	q = lookup_refs(s, batch, nb, present);
+	if (q < 0)
+		return q;
+	for (size_t i = 0; i < nb; i++)
+		if (!present[i])
+			return -EAGAIN;
+	return 0;
+}
+
+static int last_seq(struct ck_session *s, uint32_t *ret)
+{
+	uint8_t prefix[2 + CK_NAME_MAX], key[2 + CK_NAME_MAX + 4];
+	size_t plen = ck_key_version_prefix(prefix, s->container);
+	size_t klen = ck_key_version(key, s->container, UINT32_MAX);
+	struct ck_iter *it = NULL;
+	int q;
+
+	q = ck_iter_new(s->r->cat, CK_CF_META, prefix, plen, &it);
+	if (q < 0)
+		return q;
+	ck_iter_seek_for_prev(it, key, klen);
+	*ret = 0;
+	if (ck_iter_valid(it)) {
+		size_t n;
+		const uint8_t *k = ck_iter_key(it, &n);
+
+		if (n == plen + 4)
+			*ret = ck_get_be32(k + plen);
+	}
+	q = ck_iter_status(it);
+	ck_iter_free(it);
+	return q;
+}
+
+static int put_entries(struct ck_session *s, struct ck_batch *b,
+		       uint64_t vid)
+{
+	uint8_t key[9 + CK_PATH_MAX + 5];
+	uint8_t val[CK_ENTRY_HDR + CK_PATH_MAX];
+
+	for (size_t i = 0; i < s->n; i++) {
+		const struct ck_entry *e = &s->files[i].e;
+		size_t klen = ck_key_entry(key, vid, e->path);
+		size_t vlen = ck_entry_encode(e, val);
+
+		ck_batch_put(b, CK_CF_META, key, klen, val, vlen);
+		if (e->type != CK_ENTRY_FILE)
+			continue;
+		for (uint64_t first = 0; first < e->nchunks;
+		     first += CK_SEG_CHUNKS) {
+			uint64_t cnt = e->nchunks - first;
+
+			if (cnt > CK_SEG_CHUNKS)
+				cnt = CK_SEG_CHUNKS;
+			klen = ck_key_segment(key, vid, e->path,
+					      (uint32_t)(first /
+							 CK_SEG_CHUNKS));
+			ck_batch_put(b, CK_CF_META, key, klen,
+				     s->files[i].ids + first,
+				     cnt * CK_ID_SIZE);
+		}
+	}
+	return 0;
+}
+
+int ck_session_commit(struct ck_session *s, struct ck_version *ret)
+{
+	struct ck_repo *r = s->r;
+	struct ck_version v = { 0 };
+	struct ck_batch *b = NULL;
+	struct ck_idmap_slot *sl;
+	struct timespec ts;
+	uint8_t key[3 + 2 * CK_NAME_MAX + 4], seqbuf[4];
+	char *json = NULL;
+	size_t jlen = 0, klen;
+	uint32_t seq;
+	int q;
+
+	if (s->committed)
+		return -EINVAL;
+	q = check_tree(s);
+	if (q < 0)
+		return q;
+	b = ck_batch_new(r->cat);
+	if (!b)
+		return -ENOMEM;
+
+	pthread_mutex_lock(&r->lock);
+	q = flush_locked(s);
+	if (q < 0)
+		goto out;
+	q = check_reused(s);
+	if (q < 0)
+		goto out;
+	q = ck_repo_version_seq_by_name(r, s->container, s->name, &seq);
+	if (q == 0) {
+		q = -EEXIST;
+		goto out;
+	}
+	if (q != -ENOENT)
+		goto out;
+	q = last_seq(s, &seq);
+	if (q < 0)
+		goto out;
+	if (seq == UINT32_MAX) {
+		q = -E2BIG;
+		goto out;
+	}
+
+	v.vid = r->next_vid;
+	v.seq = seq + 1;
+	strcpy(v.container, s->container);
+	strcpy(v.name, s->name);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	v.created_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	v.logical_bytes = s->logical;
+	v.files = s->n;
+	classify(s, &v);
+	v.group = v.seq;
+	if (v.kind == CK_KIND_DUMP && v.parent[0]) {
+		struct ck_version pv;
+		uint32_t ps;
+
+		if (ck_repo_version_seq_by_name(r, s->container, v.parent,
+						&ps) == 0 &&
+		    ck_repo_version_get_seq(r, s->container, ps, &pv) == 0)
+			v.group = pv.group;
+	}
+
+	q = own_chunks(s, b, &v);
+	if (q < 0)
+		goto out;
+	ck_idmap_foreach(&s->ids, sl) ck_batch_add_u64(b, CK_CF_REFS, sl->id.b,
+						       CK_ID_SIZE, 1);
+	q = put_entries(s, b, v.vid);
+	if (q < 0)
+		goto out;
+	q = ck_version_encode(&v, &json, &jlen);
+	if (q < 0)
+		goto out;
+	klen = ck_key_version(key, v.container, v.seq);
+	ck_batch_put(b, CK_CF_META, key, klen, json, jlen);
+	klen = ck_key_name(key, v.container, v.name);
+	ck_put_be32(seqbuf, v.seq);
+	ck_batch_put(b, CK_CF_META, key, klen, seqbuf, sizeof(seqbuf));
+	{
+		char num[32];
+		int nl = snprintf(num, sizeof(num), "%" PRIu64, v.vid + 1);
+
+		ck_batch_put(b, CK_CF_META, CK_KEY_NEXT_VID,
+			     strlen(CK_KEY_NEXT_VID), num, (size_t)nl);
+	}
+	q = ck_catalog_write(r->cat, b, true);
+	if (q < 0)
+		goto out;
+	r->next_vid++;
+	s->committed = true;
+	if (ret)
+		*ret = v;
+out:
+	pthread_mutex_unlock(&r->lock);
+	free(json);
+	ck_batch_free(b);
+	return q;
+}

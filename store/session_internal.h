@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * session_internal.h - the state of one ingest session (session.c) and
+ * the delta helpers it uses (delta.c). Not for programs.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chunk.h"
+#include "idmap.h"
+#include "repo.h"
+
+struct ck_sfile {
+	struct ck_entry e;
+	struct ck_id *ids; /* files: e.nchunks IDs, zero ID = zero chunk */
+};
+
+struct ck_vmap_slot {
+	uint64_t space; /* which address space (pagemap) */
+	uint64_t vaddr; /* key + 1; 0 marks an empty slot */
+	struct ck_id id;
+};
+
+struct ck_session {
+	struct ck_repo *r;
+	char container[CK_NAME_MAX + 1];
+	char name[CK_NAME_MAX + 1];
+	uint64_t epoch; /* r->del_epoch when the session began */
+	bool committed;
+	bool complete_set, complete;
+
+	struct ck_sfile *files; /* entries in insertion order */
+	size_t n, cap;
+	uint64_t logical;
+	uint64_t done; /* bytes hashed, for progress */
+	void (*progress)(void *ud, uint64_t done);
+	void *progress_ud;
+
+	struct ck_idmap ids;   /* chunks this version references: ID_* */
+	struct ck_idmap bases; /* delta bases used */
+
+	/* New records not yet written (session.c flush()). */
+	struct { struct ck_id id; size_t off, len; } *pend;
+	size_t npend, pend_cap;
+	uint8_t *pbuf;
+	size_t pbuf_len, pbuf_cap;
+
+	uint8_t *zbuf; /* one encoded record */
+	size_t zbuf_cap;
+
+	/* Same-address delta bases: vaddr of a page of the parent version
+	 * -> its chunk ID (delta.c). */
+	struct ck_vmap_slot *vmap;
+	size_t vmap_cap, vmap_n;
+	uint64_t delta_tried, delta_used;
+};
+
+/* delta.c */
+/* Records pages of the parent version: in address space @space (one per
+ * process), the chunk at @vaddrs[i] is @ids[i]. */
+int ck_session_load_bases(struct ck_session *s, uint64_t space,
+			  const uint64_t *vaddrs, const struct ck_id *ids,
+			  size_t n);
+/* The parent's chunk at (@space, @vaddr), or NULL. Borrowed. */
+const struct ck_id *ck_session_base_for(struct ck_session *s, uint64_t space,
+					uint64_t vaddr);
+/* Tries to encode @data as a delta against @base; if the delta is smaller
+ * than *zlen, writes its body at s->zbuf + CK_CHUNK_HDR_DELTA and updates
+ * @h and *zlen. */
+int ck_session_try_delta(struct ck_session *s, const void *data, size_t len,
+			 const struct ck_id *base, struct ck_chunk_hdr *h,
+			 size_t *zlen);
+enum ck_kind ck_session_dir_kind(struct ck_session *s, bool has_pagemap,
+				 bool has_pstree);

@@ -1,0 +1,1 @@
+# tests are registered here
