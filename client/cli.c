@@ -73,7 +73,8 @@ int cli_getopt(int argc, char **argv, const char *verb,
 		snprintf(sopts, sizeof(sopts), "h%s",
 			 shortopts ? shortopts : "");
 		last_verb = verb;
-		optind = 1;
+		optind = 0; /* 0, not 1: also resets GNU getopt's ordering
+			     * mode, which main() set to stop at the verb */
 	}
 	opterr = 0;
 	c = getopt_long(argc, argv, sopts, all, NULL);
