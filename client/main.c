@@ -17,7 +17,7 @@ const struct verb ck_verbs[] = {
 	  "[--chunk-size BYTES] [--zstd-level N] [--no-deltas]",
 	  "create a repository" },
 	{ "push", verb_push,
-	  "CONTAINER DIR [--name NAME] [--complete|--incomplete]",
+	  "CONTAINER DIR... [--name NAME] [--complete|--incomplete]",
 	  "store a checkpoint image directory as a new version" },
 	{ "versions", verb_versions, "CONTAINER [--json]",
 	  "list a container's versions, oldest first" },

@@ -8,6 +8,29 @@
 #include "cli.h"
 #include "push.h"
 
+static int report(const char *ctr, const struct ck_version *v, uint64_t t0)
+{
+	char a[32], b[32];
+
+	if (arg_json) {
+		json_t *o = cli_version_json(v);
+
+		json_object_set_new(o, "container", json_string(ctr));
+		json_object_set_new(o, "seconds",
+				    json_real((double)(cli_now_ns() - t0) /
+					      1e9));
+		return cli_json_print(o) < 0 ? EXIT_FAIL : EXIT_OK;
+	}
+	if (!arg_quiet)
+		printf("%s #%u %s: %s logical, %s added (%" PRIu64
+		       " new chunks), %s\n",
+		       ctr, v->seq, v->name,
+		       cli_size(v->logical_bytes, a, sizeof(a)),
+		       cli_size(v->added_bytes, b, sizeof(b)), v->added_chunks,
+		       v->complete ? "complete" : "incomplete");
+	return EXIT_OK;
+}
+
 int verb_push(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -20,9 +43,8 @@ int verb_push(int argc, char **argv)
 	struct cli_progress pr = { .what = "push" };
 	struct ck_version v;
 	struct ck_repo *r;
-	const char *ctr, *dir;
-	char a[32], b[32];
-	uint64_t t0;
+	const char *ctr, *dir = NULL;
+	uint64_t t0 = 0;
 	int c, q;
 
 	while ((c = cli_getopt(argc, argv, "push", opts, NULL)) != -1) {
@@ -42,11 +64,13 @@ int verb_push(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 2)
+	if (argc - optind < 2)
 		return cli_usage_error("push",
 				       "expected CONTAINER and DIR arguments");
+	if (argc - optind > 2 && po.name)
+		return cli_usage_error("push",
+				       "--name needs exactly one DIR");
 	ctr = argv[optind];
-	dir = argv[optind + 1];
 	if (ck_name_check(ctr) < 0)
 		return cli_usage_error(
 			"push",
@@ -63,9 +87,19 @@ int verb_push(int argc, char **argv)
 		po.progress = cli_progress_cb;
 		po.progress_ud = &pr;
 	}
-	t0 = cli_now_ns();
-	q = ck_push_dir(r, ctr, dir, &po, &v);
-	cli_progress_end(&pr);
+	/* Several directories become consecutive versions, in order, in one
+	 * open of the repository (importing an existing series). */
+	for (int i = optind + 1; i < argc; i++) {
+		dir = argv[i];
+		t0 = cli_now_ns();
+		q = ck_push_dir(r, ctr, dir, &po, &v);
+		cli_progress_end(&pr);
+		if (q < 0 || i + 1 == argc)
+			break;
+		q = report(ctr, &v, t0);
+		if (q != EXIT_OK)
+			break;
+	}
 	ck_repo_free(r);
 	if (q == -EEXIST)
 		return cli_fail(q,
@@ -83,21 +117,5 @@ int verb_push(int argc, char **argv)
 				"committed",
 				dir, po.errpath[0] ? " at '" : "", po.errpath,
 				po.errpath[0] ? "'" : "");
-	if (arg_json) {
-		json_t *o = cli_version_json(&v);
-
-		json_object_set_new(o, "container", json_string(ctr));
-		json_object_set_new(o, "seconds",
-				    json_real((double)(cli_now_ns() - t0) /
-					      1e9));
-		return cli_json_print(o) < 0 ? EXIT_FAIL : EXIT_OK;
-	}
-	if (!arg_quiet)
-		printf("%s #%u %s: %s logical, %s added (%" PRIu64
-		       " new chunks), %s\n",
-		       ctr, v.seq, v.name,
-		       cli_size(v.logical_bytes, a, sizeof(a)),
-		       cli_size(v.added_bytes, b, sizeof(b)), v.added_chunks,
-		       v.complete ? "complete" : "incomplete");
-	return EXIT_OK;
+	return report(ctr, &v, t0);
 }

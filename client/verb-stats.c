@@ -16,7 +16,7 @@ int verb_stats(int argc, char **argv)
 	const char *ctr = NULL;
 	struct ck_stats st;
 	struct ck_repo *r;
-	char a[32], b[32], c1[32], d[32];
+	char a[32], b[32], c1[32], d[32], e[32];
 	int c, q;
 
 	while ((c = cli_getopt(argc, argv, "stats", NULL, NULL)) != -1)
@@ -87,6 +87,6 @@ int verb_stats(int argc, char **argv)
 	       ratio(st.logical_bytes, st.stored_bytes), st.delta_chunks,
 	       cli_size(st.delta_raw_bytes - st.delta_stored_bytes, d,
 			sizeof(d)),
-	       cli_size(st.disk_bytes, d, sizeof(d)));
+	       cli_size(st.disk_bytes, e, sizeof(e)));
 	return EXIT_OK;
 }

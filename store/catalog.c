@@ -144,6 +144,21 @@ struct ck_catalog *ck_catalog_free(struct ck_catalog *c)
 	if (!c)
 		return NULL;
 	if (c->db) {
+		if (!c->read_only) {
+			/* Leave no WAL to replay: the next open (often a
+			 * short-lived CLI) starts at once. */
+			rocksdb_flushoptions_t *fo =
+				rocksdb_flushoptions_create();
+			char *err = NULL;
+
+			rocksdb_flushoptions_set_wait(fo, 1);
+			for (int i = 0; i < CK_CF_MAX; i++) {
+				rocksdb_flush_cf(c->db, fo, c->cf[i], &err);
+				(void)catalog_result(err, "flush");
+				err = NULL;
+			}
+			rocksdb_flushoptions_destroy(fo);
+		}
 		for (int i = 0; i < CK_CF_MAX; i++)
 			if (c->cf[i])
 				rocksdb_column_family_handle_destroy(c->cf[i]);

@@ -237,16 +237,37 @@ static int load_parent(struct ck_repo *r, struct ck_session *s,
 		       const struct ck_version *pv)
 {
 	struct ck_entry *es = NULL;
-	size_t n = 0;
+	struct ck_id *ids = NULL;
+	size_t n = 0, cap = 0;
 	int q;
 
 	q = ck_repo_entries(r, pv->vid, &es, &n);
 	if (q < 0)
 		return q;
+	/* Every chunk of the parent is known to be stored. */
+	for (size_t i = 0; i < n; i++) {
+		if (es[i].type != CK_ENTRY_FILE || !es[i].nchunks)
+			continue;
+		if (es[i].nchunks > cap) {
+			free(ids);
+			cap = (size_t)es[i].nchunks;
+			ids = malloc(cap * sizeof(*ids));
+			if (!ids) {
+				q = -ENOMEM;
+				goto out;
+			}
+		}
+		q = ck_repo_entry_chunks(r, pv->vid, &es[i], 0,
+					 (size_t)es[i].nchunks, ids);
+		if (q == 0)
+			q = ck_session_add_known(s, ids, (size_t)es[i].nchunks);
+		if (q < 0)
+			goto out;
+	}
+	/* Where each page of the parent lives, from its pagemaps. */
 	for (size_t i = 0; i < n; i++) {
 		struct placement pl;
 		struct ck_entry pe;
-		struct ck_id *ids = NULL;
 		void *buf = NULL;
 
 		if (es[i].type != CK_ENTRY_FILE ||
@@ -270,21 +291,19 @@ static int load_parent(struct ck_repo *r, struct ck_session *s,
 		}
 		if (ck_repo_entry_get(r, pv->vid, pl.pages_path, &pe) == 0 &&
 		    pe.type == CK_ENTRY_FILE && pe.nchunks == pl.hint.n &&
-		    pe.chunk_size == r->settings.chunk_unit) {
-			ids = malloc((pe.nchunks ? pe.nchunks : 1) *
-				     sizeof(*ids));
-			if (ids && ck_repo_entry_chunks(r, pv->vid, &pe, 0,
-							(size_t)pe.nchunks,
-							ids) == 0)
+		    pe.chunk_size == r->settings.chunk_unit &&
+		    pe.nchunks <= cap) {
+			q = ck_repo_entry_chunks(r, pv->vid, &pe, 0,
+						 (size_t)pe.nchunks, ids);
+			if (q == 0)
 				q = ck_session_add_bases(s, &pl.hint, ids);
-			else if (!ids)
-				q = -ENOMEM;
-			free(ids);
 		}
 		free(pl.vaddrs);
 		if (q < 0)
 			break;
 	}
+out:
+	free(ids);
 	free(es);
 	return q;
 }
@@ -343,8 +362,7 @@ static int push_once(struct ck_repo *r, const char *container,
 	ck_session_set_progress(s, on_progress, w);
 	if (w->o->complete >= 0)
 		ck_session_set_complete(s, w->o->complete);
-	if (ck_repo_settings(r)->deltas &&
-	    find_parent(r, container, w, &pv) == 0) {
+	if (find_parent(r, container, w, &pv) == 0) {
 		q = load_parent(r, s, &pv);
 		if (q < 0)
 			goto out;

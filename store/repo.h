@@ -227,6 +227,10 @@ int ck_session_add_file_fd(struct ck_session *s, const char *path, int fd,
  * NULL if there is no such file. Borrowed until the session is freed. */
 const struct ck_id *ck_session_file_ids(struct ck_session *s,
 					const char *path, uint64_t *ret_n);
+/* Declares @ids as referenced by a committed version (the parent), so
+ * that adding them needs no lookup. */
+int ck_session_add_known(struct ck_session *s, const struct ck_id *ids,
+			 size_t n);
 /* Registers the parent's chunk at each address (see ck_page_hint). */
 int ck_session_add_bases(struct ck_session *s,
 			 const struct ck_page_hint *hint,

@@ -92,7 +92,7 @@ struct ck_session *ck_session_free(struct ck_session *s)
 	free(s->zbuf);
 	free(s->vmap);
 	ck_idmap_release(&s->ids);
-	ck_idmap_release(&s->bases);
+	ck_idmap_release(&s->known);
 	free(s);
 	return NULL;
 }
@@ -487,6 +487,20 @@ int ck_session_add_bases(struct ck_session *s,
 				     hint->n);
 }
 
+int ck_session_add_known(struct ck_session *s, const struct ck_id *ids,
+			 size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool isnew;
+
+		if (ck_id_is_zero(&ids[i]))
+			continue;
+		if (!ck_idmap_upsert(&s->known, &ids[i], &isnew))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 const struct ck_id *ck_session_file_ids(struct ck_session *s,
 					const char *path, uint64_t *ret_n)
 {
@@ -558,6 +572,12 @@ int ck_session_add_file_fd(struct ck_session *s, const char *path, int fd,
 			}
 			if (!isnew)
 				continue;
+			/* Chunks of the parent version need no lookup;
+			 * commit re-checks them if anything was deleted. */
+			if (ck_idmap_find(&s->known, &ids[first + i])) {
+				sl->val = ID_REUSED;
+				continue;
+			}
 			ask[na] = ids[first + i];
 			askidx[na++] = (size_t)i;
 		}
@@ -833,6 +853,30 @@ static int check_reused(struct ck_session *s)
 	return 0;
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+	return memcmp(a, b, CK_ID_SIZE);
+}
+
+/* One increment per distinct chunk, in key order: the memtable's skip
+ * list inserts sorted keys much faster than random ones. */
+static int add_refs(struct ck_session *s, struct ck_batch *b)
+{
+	struct ck_idmap_slot *sl;
+	struct ck_id *v;
+	size_t n = 0;
+
+	v = malloc((s->ids.n ? s->ids.n : 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	ck_idmap_foreach(&s->ids, sl) v[n++] = sl->id;
+	qsort(v, n, sizeof(*v), cmp_id);
+	for (size_t i = 0; i < n; i++)
+		ck_batch_add_u64(b, CK_CF_REFS, v[i].b, CK_ID_SIZE, 1);
+	free(v);
+	return 0;
+}
+
 static int last_seq(struct ck_session *s, uint32_t *ret)
 {
 	uint8_t prefix[2 + CK_NAME_MAX], key[2 + CK_NAME_MAX + 4];
@@ -894,7 +938,6 @@ int ck_session_commit(struct ck_session *s, struct ck_version *ret)
 	struct ck_repo *r = s->r;
 	struct ck_version v = { 0 };
 	struct ck_batch *b = NULL;
-	struct ck_idmap_slot *sl;
 	struct timespec ts;
 	uint8_t key[3 + 2 * CK_NAME_MAX + 4], seqbuf[4];
 	char *json = NULL;
@@ -956,8 +999,9 @@ int ck_session_commit(struct ck_session *s, struct ck_version *ret)
 	q = own_chunks(s, b, &v);
 	if (q < 0)
 		goto out;
-	ck_idmap_foreach(&s->ids, sl) ck_batch_add_u64(b, CK_CF_REFS, sl->id.b,
-						       CK_ID_SIZE, 1);
+	q = add_refs(s, b);
+	if (q < 0)
+		goto out;
 	q = put_entries(s, b, v.vid);
 	if (q < 0)
 		goto out;

@@ -40,7 +40,7 @@ struct ck_session {
 	void *progress_ud;
 
 	struct ck_idmap ids;   /* chunks this version references: ID_* */
-	struct ck_idmap bases; /* delta bases used */
+	struct ck_idmap known; /* chunks a committed version referenced */
 
 	/* New records not yet written (session.c flush()). */
 	struct { struct ck_id id; size_t off, len; } *pend;
