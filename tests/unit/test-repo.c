@@ -1,0 +1,538 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-repo.c - the engine through its API, on a real RocksDB: sessions,
+ * references, deltas (maximum depth, shared bases, deletion order),
+ * concurrent writers of one chunk, corruption, interrupted sessions.
+ */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "catalog.h"
+#include "chunk.h"
+#include "extract.h"
+#include "fsck.h"
+#include "repo.h"
+#include "testlib.h"
+
+#define PAGE 4096
+
+static char *dir;
+
+static struct ck_repo *fresh(bool deltas)
+{
+	struct ck_repo_settings s = CK_REPO_SETTINGS_DEFAULT;
+	struct ck_repo *r = NULL;
+	char path[4096];
+	static int n;
+
+	s.deltas = deltas;
+	snprintf(path, sizeof(path), "%s/repo%d", dir, n++);
+	CK_ASSERT(ck_repo_init(path, &s) == 0);
+	CK_ASSERT(ck_repo_open(path, CK_OPEN_WRITE, "test-repo", &r) == 0);
+	return r;
+}
+
+static void page_fill(uint8_t *p, unsigned seed)
+{
+	for (size_t i = 0; i < PAGE; i++) {
+		seed = seed * 1103515245 + 12345;
+		p[i] = (uint8_t)(i % 32 < 24 ? 'A' + i % 11 : seed >> 16);
+	}
+}
+
+static const struct ck_file_meta meta = { .mode = 0644, .mtime_ns = 1 };
+
+/* Commits a version holding one file "pages-1.img" of @n pages, hinted
+ * at vaddrs 0, 4096, ... against @parent (may be NULL). */
+static struct ck_version put_pages(struct ck_repo *r, const char *name,
+				   const uint8_t *pages, size_t n,
+				   const struct ck_version *parent)
+{
+	struct ck_session *s = NULL;
+	struct ck_version v;
+	uint64_t *vaddrs = calloc(n, sizeof(*vaddrs));
+	struct ck_page_hint hint = { .space = 1, .vaddrs = vaddrs, .n = n };
+	char path[4096];
+	int fd;
+
+	for (size_t i = 0; i < n; i++)
+		vaddrs[i] = i * PAGE;
+	snprintf(path, sizeof(path), "%s/pages.tmp", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CK_ASSERT(fd >= 0);
+	CK_ASSERT(write(fd, pages, n * PAGE) == (ssize_t)(n * PAGE));
+	CK_ASSERT(ck_session_begin(r, "c", name, &s) == 0);
+	if (parent) {
+		struct ck_entry e;
+		struct ck_id *ids = calloc(n, sizeof(*ids));
+
+		CK_ASSERT(ck_repo_entry_get(r, parent->vid, "pages-1.img",
+					    &e) == 0);
+		CK_ASSERT(e.nchunks == n);
+		CK_ASSERT(ck_repo_entry_chunks(r, parent->vid, &e, 0, n,
+					       ids) == 0);
+		CK_ASSERT(ck_session_add_bases(s, &hint, ids) == 0);
+		free(ids);
+	}
+	CK_ASSERT(ck_session_add_file_fd(s, "pages-1.img", fd, n * PAGE, true,
+					 &hint, &meta) == 0);
+	CK_ASSERT(ck_session_commit(s, &v) == 0);
+	ck_session_free(s);
+	close(fd);
+	unlink(path);
+	free(vaddrs);
+	return v;
+}
+
+static void check_pages(struct ck_repo *r, const struct ck_version *v,
+			const uint8_t *pages, size_t n)
+{
+	struct ck_entry e;
+	uint8_t *buf = malloc(n * PAGE);
+
+	CK_ASSERT(ck_repo_entry_get(r, v->vid, "pages-1.img", &e) == 0);
+	CK_ASSERT(ck_file_read(r, v->vid, &e, 0, buf, n * PAGE) ==
+		  (int)(n * PAGE));
+	CK_ASSERT(memcmp(buf, pages, n * PAGE) == 0);
+	free(buf);
+}
+
+static int chunk_depth(struct ck_repo *r, const struct ck_id *id)
+{
+	struct ck_chunk_hdr h;
+	void *rec = NULL;
+	size_t len = 0;
+
+	CK_ASSERT(ck_catalog_get(ck_repo_catalog(r), CK_CF_CHUNKS, id->b,
+				 CK_ID_SIZE, &rec, &len) == 0);
+	CK_ASSERT(ck_chunk_parse(rec, len, &h) == 0);
+	free(rec);
+	return h.enc == CK_ENC_DELTA ? h.depth : 0;
+}
+
+static struct ck_id page_id(struct ck_repo *r, const struct ck_version *v,
+			    size_t i)
+{
+	struct ck_entry e;
+	struct ck_id id;
+
+	CK_ASSERT(ck_repo_entry_get(r, v->vid, "pages-1.img", &e) == 0);
+	CK_ASSERT(ck_repo_entry_chunks(r, v->vid, &e, i, 1, &id) == 0);
+	return id;
+}
+
+static int fsck_mask(struct ck_repo *r, struct ck_fsck_report *rep)
+{
+	return ck_fsck(r, NULL, NULL, rep);
+}
+
+static void test_lock_and_readers(void)
+{
+	struct ck_repo_settings s = CK_REPO_SETTINGS_DEFAULT;
+	struct ck_repo *w = NULL, *w2 = NULL, *ro = NULL;
+	char path[4096], holder[256];
+
+	snprintf(path, sizeof(path), "%s/locked", dir);
+	CK_ASSERT(ck_repo_init(path, &s) == 0);
+	CK_ASSERT(ck_repo_init(path, &s) == -EEXIST); /* not empty */
+	CK_ASSERT(ck_repo_open(path, CK_OPEN_WRITE, "holder-test", &w) == 0);
+	CK_ASSERT(ck_repo_open(path, CK_OPEN_WRITE, "second", &w2) == -EBUSY);
+	CK_ASSERT(ck_repo_holder(path, holder, sizeof(holder)) == 0);
+	CK_ASSERT(strstr(holder, "holder-test") != NULL);
+	CK_ASSERT(strstr(holder, "pid") != NULL);
+	/* Readers work while a writer holds the repository. */
+	CK_ASSERT(ck_repo_open(path, CK_OPEN_READ, NULL, &ro) == 0);
+	CK_ASSERT(ck_repo_read_only(ro));
+	{
+		struct ck_session *sess = NULL;
+
+		CK_ASSERT(ck_session_begin(ro, "c", "v", &sess) == -EROFS);
+	}
+	ro = ck_repo_free(ro);
+	w = ck_repo_free(w);
+	CK_ASSERT(ck_repo_holder(path, holder, sizeof(holder)) == 0);
+	CK_ASSERT(holder[0] == 0);
+	snprintf(path, sizeof(path), "%s/nothing-here", dir);
+	CK_ASSERT(ck_repo_open(path, CK_OPEN_READ, NULL, &ro) == -ENOTDIR);
+}
+
+static void test_names(void)
+{
+	CK_ASSERT(ck_name_check("web-1.a_b") == 0);
+	CK_ASSERT(ck_name_check("") == -EINVAL);
+	CK_ASSERT(ck_name_check("..") == -EINVAL);
+	CK_ASSERT(ck_name_check(".hidden") == -EINVAL);
+	CK_ASSERT(ck_name_check("-opt") == -EINVAL);
+	CK_ASSERT(ck_name_check("a/b") == -EINVAL);
+	CK_ASSERT(ck_path_check("a/b/c") == 0);
+	CK_ASSERT(ck_path_check("/abs") == -EINVAL);
+	CK_ASSERT(ck_path_check("a/../b") == -EINVAL);
+	CK_ASSERT(ck_path_check("a//b") == -EINVAL);
+	CK_ASSERT(ck_path_check("a/") == -EINVAL);
+	CK_ASSERT(ck_path_check(".") == -EINVAL);
+}
+
+static void test_session_api(void)
+{
+	struct ck_repo *r = fresh(true);
+	struct ck_session *s = NULL;
+	uint8_t page[PAGE];
+	struct ck_id id, ids[3] = { 0 };
+	bool missing[3];
+	struct ck_version v;
+	struct ck_entry e;
+	uint8_t buf[3 * PAGE];
+
+	page_fill(page, 7);
+	ck_id_compute(ck_repo_hasher(r), page, PAGE, &id);
+	CK_ASSERT(ck_session_begin(r, "c", "bad name!", &s) == -EINVAL);
+	CK_ASSERT(ck_session_begin(r, "c", "v1", &s) == 0);
+	ids[0] = id;
+	ids[2] = id;
+	CK_ASSERT(ck_session_missing(s, ids, 3, missing) == 0);
+	CK_ASSERT(missing[0] && !missing[1] && missing[2]);
+	/* Unknown chunk: the file cannot be added before the chunk. */
+	CK_ASSERT(ck_session_add_file_ids(s, "f", 3 * PAGE, PAGE, ids, 3,
+					  &meta) == -ENOENT);
+	/* Bytes that do not hash to the claimed ID are refused. */
+	page[0] ^= 1;
+	CK_ASSERT(ck_session_put_chunk(s, &id, page, PAGE, NULL) == -EBADMSG);
+	page[0] ^= 1;
+	CK_ASSERT(ck_session_put_chunk(s, &id, page, PAGE, NULL) == 0);
+	CK_ASSERT(ck_session_add_file_ids(s, "f", 3 * PAGE, PAGE, ids, 3,
+					  &meta) == 0);
+	CK_ASSERT(ck_session_add_file_ids(s, "g", 3 * PAGE, PAGE, ids, 2,
+					  &meta) == -EINVAL);
+	CK_ASSERT(ck_session_add_dir(s, "d", &meta) == 0);
+	CK_ASSERT(ck_session_add_symlink(s, "d/link", "../f", &meta) == 0);
+	CK_ASSERT(ck_session_commit(s, &v) == 0);
+	s = ck_session_free(s);
+	CK_ASSERT(v.seq == 1 && !v.complete && v.added_chunks == 1);
+	CK_ASSERT(v.logical_bytes == 3 * PAGE);
+
+	CK_ASSERT(ck_repo_entry_get(r, v.vid, "f", &e) == 0);
+	CK_ASSERT(ck_file_read(r, v.vid, &e, 0, buf, sizeof(buf)) ==
+		  3 * PAGE);
+	CK_ASSERT(memcmp(buf, page, PAGE) == 0);
+	CK_ASSERT(ck_is_zero(buf + PAGE, PAGE));
+	CK_ASSERT(memcmp(buf + 2 * PAGE, page, PAGE) == 0);
+	CK_ASSERT(ck_file_read(r, v.vid, &e, PAGE + 10, buf, 100) == 100);
+	CK_ASSERT(ck_file_read(r, v.vid, &e, 3 * PAGE, buf, 100) == 0);
+	CK_ASSERT(ck_repo_entry_get(r, v.vid, "d/link", &e) == 0);
+	CK_ASSERT(e.type == CK_ENTRY_SYMLINK && !strcmp(e.target, "../f"));
+
+	/* A name is unique within its container. */
+	CK_ASSERT(ck_session_begin(r, "c", "v1", &s) == -EEXIST);
+	/* Entries need their parent directory. */
+	CK_ASSERT(ck_session_begin(r, "c", "v2", &s) == 0);
+	CK_ASSERT(ck_session_add_dir(s, "x/y", &meta) == 0);
+	CK_ASSERT(ck_session_commit(s, NULL) == -ENOTDIR);
+	s = ck_session_free(s);
+	CK_ASSERT(fsck_mask(r, NULL) == 0);
+	ck_repo_free(r);
+}
+
+/* One page changes by a byte in every version: the deltas chain up to
+ * CK_DELTA_MAX_DEPTH, then a full page restarts the chain. */
+static void test_max_depth_chain(void)
+{
+	enum { N = 4, V = 3 * CK_DELTA_MAX_DEPTH };
+	struct ck_repo *r = fresh(true);
+	uint8_t pages[V][N * PAGE];
+	struct ck_version v[V];
+	int max_seen = 0;
+
+	page_fill(pages[0], 1);
+	page_fill(pages[0] + PAGE, 2);
+	page_fill(pages[0] + 2 * PAGE, 3);
+	page_fill(pages[0] + 3 * PAGE, 4);
+	v[0] = put_pages(r, "v0", pages[0], N, NULL);
+	for (int k = 1; k < V; k++) {
+		char name[16];
+		int d;
+
+		memcpy(pages[k], pages[k - 1], sizeof(pages[k]));
+		pages[k][PAGE + 100 + k] ^= 0x5a; /* page 1 changes a little */
+		snprintf(name, sizeof(name), "v%d", k);
+		v[k] = put_pages(r, name, pages[k], N, &v[k - 1]);
+		{
+			struct ck_id id = page_id(r, &v[k], 1);
+
+			d = chunk_depth(r, &id);
+		}
+		CK_ASSERT(d <= CK_DELTA_MAX_DEPTH);
+		CK_ASSERT(d == k % (CK_DELTA_MAX_DEPTH + 1));
+		if (d > max_seen)
+			max_seen = d;
+	}
+	CK_ASSERT(max_seen == CK_DELTA_MAX_DEPTH);
+	for (int k = 0; k < V; k++)
+		check_pages(r, &v[k], pages[k], N);
+	CK_ASSERT(fsck_mask(r, NULL) == 0);
+
+	/* Deleting versions in an order that removes bases first never
+	 * strands a delta: every remaining version still reads back. */
+	for (int k = 0; k < V; k += 2) {
+		CK_ASSERT(ck_repo_version_delete(r, "c", v[k].vid, NULL) == 0);
+		CK_ASSERT(fsck_mask(r, NULL) == 0);
+		for (int j = 1; j < V; j += 2)
+			check_pages(r, &v[j], pages[j], N);
+	}
+	for (int k = V - 1; k > 0; k -= 2)
+		CK_ASSERT(ck_repo_version_delete(r, "c", v[k].vid, NULL) == 0);
+	{
+		struct ck_stats st;
+		struct ck_fsck_report rep;
+
+		CK_ASSERT(ck_repo_stats(r, NULL, &st) == 0);
+		CK_ASSERT_EQ(st.chunks, 0);
+		CK_ASSERT_EQ(st.stored_bytes, 0);
+		CK_ASSERT(fsck_mask(r, &rep) == 0);
+		CK_ASSERT_EQ(rep.chunks, 0);
+	}
+	ck_repo_free(r);
+}
+
+/* Many pages, each a small change of the same base page. */
+static void test_shared_base(void)
+{
+	enum { N = 64 };
+	struct ck_repo *r = fresh(true);
+	static uint8_t base[N * PAGE], next[N * PAGE];
+	struct ck_version v0, v1;
+	struct ck_session *s = NULL;
+	struct ck_fsck_report rep;
+	struct ck_id bid;
+	uint64_t vaddrs[N];
+	struct ck_id bases[N];
+	struct ck_page_hint hint = { .space = 9, .vaddrs = vaddrs, .n = N };
+	char path[4096];
+	int fd;
+
+	page_fill(base, 42);
+	v0 = put_pages(r, "base", base, 1, NULL);
+	bid = page_id(r, &v0, 0);
+	for (int i = 0; i < N; i++) {
+		memcpy(next + i * PAGE, base, PAGE);
+		next[i * PAGE + 7 * i + 1] ^= 0xff;
+		vaddrs[i] = (uint64_t)i * PAGE;
+		bases[i] = bid; /* every page has the same base */
+	}
+	snprintf(path, sizeof(path), "%s/next.tmp", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CK_ASSERT(write(fd, next, sizeof(next)) == (ssize_t)sizeof(next));
+	CK_ASSERT(ck_session_begin(r, "c", "shared", &s) == 0);
+	CK_ASSERT(ck_session_add_bases(s, &hint, bases) == 0);
+	CK_ASSERT(ck_session_add_file_fd(s, "pages-1.img", fd, sizeof(next),
+					 true, &hint, &meta) == 0);
+	CK_ASSERT(ck_session_commit(s, &v1) == 0);
+	s = ck_session_free(s);
+	close(fd);
+	for (int i = 0; i < N; i++) {
+		struct ck_id id = page_id(r, &v1, (size_t)i);
+
+		CK_ASSERT(chunk_depth(r, &id) == 1);
+	}
+	/* Small deltas: far below one compressed page each. */
+	CK_ASSERT(v1.added_bytes < N * 100);
+
+	/* The base's version goes; the base stays for its deltas. */
+	CK_ASSERT(ck_repo_version_delete(r, "c", v0.vid, NULL) == 0);
+	check_pages(r, &v1, next, N);
+	CK_ASSERT(fsck_mask(r, &rep) == 0);
+
+	CK_ASSERT(ck_repo_version_delete(r, "c", v1.vid, NULL) == 0);
+	CK_ASSERT(fsck_mask(r, &rep) == 0);
+	CK_ASSERT_EQ(rep.chunks, 0); /* the base went with its last delta */
+	ck_repo_free(r);
+}
+
+static void count_problem(void *ud, enum ck_fsck_class cls, const char *msg)
+{
+	int *counts = ud;
+
+	if (cls == CK_FSCK_BROKEN_DELTA)
+		counts[0]++;
+	if (cls == CK_FSCK_CORRUPT_CHUNK)
+		counts[1]++;
+	(void)msg;
+}
+
+static void test_corrupt_base_reported(void)
+{
+	enum { N = 32 };
+	struct ck_repo *r = fresh(true);
+	static uint8_t base[PAGE], next[N * PAGE];
+	struct ck_session *s = NULL;
+	struct ck_version v0, v1;
+	uint64_t vaddrs[N];
+	struct ck_id bases[N], bid;
+	struct ck_page_hint hint = { .space = 3, .vaddrs = vaddrs, .n = N };
+	int counts[2] = { 0, 0 }, mask, fd;
+	char path[4096];
+	struct ck_entry e;
+	uint8_t buf[PAGE];
+
+	page_fill(base, 5);
+	v0 = put_pages(r, "b", base, 1, NULL);
+	bid = page_id(r, &v0, 0);
+	for (int i = 0; i < N; i++) {
+		memcpy(next + i * PAGE, base, PAGE);
+		next[i * PAGE + 13 * i + 3] ^= 0x0f;
+		vaddrs[i] = (uint64_t)i * PAGE;
+		bases[i] = bid;
+	}
+	snprintf(path, sizeof(path), "%s/n2.tmp", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CK_ASSERT(write(fd, next, sizeof(next)) == (ssize_t)sizeof(next));
+	CK_ASSERT(ck_session_begin(r, "c", "d", &s) == 0);
+	CK_ASSERT(ck_session_add_bases(s, &hint, bases) == 0);
+	CK_ASSERT(ck_session_add_file_fd(s, "pages-1.img", fd, sizeof(next),
+					 true, &hint, &meta) == 0);
+	CK_ASSERT(ck_session_commit(s, &v1) == 0);
+	s = ck_session_free(s);
+	close(fd);
+	{
+		struct ck_catalog *c = ck_repo_catalog(r);
+		struct ck_batch *b = ck_batch_new(c);
+		void *rec = NULL;
+		size_t len = 0;
+
+		CK_ASSERT(ck_catalog_get(c, CK_CF_CHUNKS, bid.b, CK_ID_SIZE,
+					 &rec, &len) == 0);
+		((uint8_t *)rec)[len - 3] ^= 0x10;
+		ck_batch_put(b, CK_CF_CHUNKS, bid.b, CK_ID_SIZE, rec, len);
+		CK_ASSERT(ck_catalog_write(c, b, true) == 0);
+		ck_batch_free(b);
+		free(rec);
+	}
+	{
+		/* Reopen so no decoded base is cached. */
+		char rp[4096];
+
+		snprintf(rp, sizeof(rp), "%s", ck_repo_path(r));
+		ck_repo_free(r);
+		CK_ASSERT(ck_repo_open(rp, CK_OPEN_READ, NULL, &r) == 0);
+	}
+	mask = ck_fsck(r, count_problem, counts, NULL);
+	CK_ASSERT(mask & CK_FSCK_BROKEN_DELTA);
+	CK_ASSERT(mask & CK_FSCK_CORRUPT_CHUNK);
+	CK_ASSERT_EQ(counts[1], 1); /* the base itself */
+	CK_ASSERT_EQ(counts[0], N); /* every delta on it, by name */
+	CK_ASSERT(ck_repo_entry_get(r, v1.vid, "pages-1.img", &e) == 0);
+	CK_ASSERT(ck_file_read(r, v1.vid, &e, 0, buf, PAGE) == -EBADMSG);
+	ck_repo_free(r);
+}
+
+/* Two sessions write the same new chunk, one as a delta and one whole;
+ * whichever record is stored, counts stay exact. */
+static void test_concurrent_writers(void)
+{
+	struct ck_repo *r = fresh(true);
+	uint8_t base[PAGE], page[PAGE];
+	struct ck_session *a = NULL, *b = NULL;
+	struct ck_version v0, va, vb;
+	struct ck_id bid, pid;
+	struct ck_fsck_report rep;
+	struct ck_stats st;
+
+	page_fill(base, 11);
+	v0 = put_pages(r, "b", base, 1, NULL);
+	bid = page_id(r, &v0, 0);
+	memcpy(page, base, PAGE);
+	page[9] ^= 1;
+	ck_id_compute(ck_repo_hasher(r), page, PAGE, &pid);
+	CK_ASSERT(ck_session_begin(r, "c", "a", &a) == 0);
+	CK_ASSERT(ck_session_begin(r, "c", "bb", &b) == 0);
+	CK_ASSERT(ck_session_put_chunk(a, &pid, page, PAGE, &bid) == 0);
+	CK_ASSERT(ck_session_add_file_ids(a, "p", PAGE, PAGE, &pid, 1,
+					  &meta) == 0);
+	CK_ASSERT(ck_session_put_chunk(b, &pid, page, PAGE, NULL) == 0);
+	CK_ASSERT(ck_session_add_file_ids(b, "p", PAGE, PAGE, &pid, 1,
+					  &meta) == 0);
+	CK_ASSERT(ck_session_commit(b, &vb) == 0);
+	CK_ASSERT(ck_session_commit(a, &va) == 0);
+	ck_session_free(a);
+	ck_session_free(b);
+	CK_ASSERT(fsck_mask(r, &rep) == 0);
+	CK_ASSERT(ck_repo_version_delete(r, "c", v0.vid, NULL) == 0);
+	CK_ASSERT(fsck_mask(r, &rep) == 0);
+	CK_ASSERT(ck_repo_version_delete(r, "c", va.vid, NULL) == 0);
+	CK_ASSERT(fsck_mask(r, &rep) == 0);
+	CK_ASSERT(ck_repo_version_delete(r, "c", vb.vid, NULL) == 0);
+	CK_ASSERT(fsck_mask(r, &rep) == 0);
+	CK_ASSERT(ck_repo_stats(r, NULL, &st) == 0);
+	CK_ASSERT_EQ(st.chunks, 0);
+	ck_repo_free(r);
+}
+
+/* A session that reuses a chunk whose only version is deleted before the
+ * commit must not commit a dangling reference. */
+static void test_reuse_after_delete(void)
+{
+	struct ck_repo *r = fresh(false);
+	uint8_t page[PAGE];
+	struct ck_session *s = NULL;
+	struct ck_version v0;
+	struct ck_id id;
+	bool missing;
+
+	page_fill(page, 99);
+	v0 = put_pages(r, "old", page, 1, NULL);
+	id = page_id(r, &v0, 0);
+	CK_ASSERT(ck_session_begin(r, "c", "new", &s) == 0);
+	CK_ASSERT(ck_session_missing(s, &id, 1, &missing) == 0);
+	CK_ASSERT(!missing);
+	CK_ASSERT(ck_session_add_file_ids(s, "p", PAGE, PAGE, &id, 1, &meta) ==
+		  0);
+	CK_ASSERT(ck_repo_version_delete(r, "c", v0.vid, NULL) == 0);
+	CK_ASSERT(ck_session_commit(s, NULL) == -EAGAIN);
+	ck_session_free(s);
+	CK_ASSERT(fsck_mask(r, NULL) == 0);
+	ck_repo_free(r);
+}
+
+/* An abandoned session leaves garbage, which fsck does not call damage. */
+static void test_abandoned_session(void)
+{
+	struct ck_repo *r = fresh(true);
+	uint8_t pages[8 * PAGE];
+	struct ck_session *s = NULL;
+	struct ck_fsck_report rep;
+	struct ck_version *vs = NULL;
+	size_t n = 0;
+
+	for (int i = 0; i < 8; i++)
+		page_fill(pages + i * PAGE, 200 + (unsigned)i);
+	put_pages(r, "keep", pages, 2, NULL);
+	CK_ASSERT(ck_session_begin(r, "c", "lost", &s) == 0);
+	for (int i = 2; i < 8; i++) {
+		struct ck_id id;
+
+		ck_id_compute(ck_repo_hasher(r), pages + i * PAGE, PAGE, &id);
+		CK_ASSERT(ck_session_put_chunk(s, &id, pages + i * PAGE, PAGE,
+					       NULL) == 0);
+	}
+	ck_session_free(s);
+	CK_ASSERT(fsck_mask(r, &rep) == 0);
+	CK_ASSERT(ck_repo_versions(r, "c", &vs, &n) == 0);
+	CK_ASSERT_EQ(n, 1);
+	free(vs);
+	ck_repo_free(r);
+}
+
+int main(void)
+{
+	dir = ck_test_tmpdir("repo");
+	test_names();
+	test_lock_and_readers();
+	test_session_api();
+	test_max_depth_chain();
+	test_shared_base();
+	test_corrupt_base_reported();
+	test_concurrent_writers();
+	test_reuse_after_delete();
+	test_abandoned_session();
+	ck_test_rmdir(dir);
+	return 0;
+}
