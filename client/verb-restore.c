@@ -49,9 +49,9 @@ int verb_restore(int argc, char **argv)
 	if (q == -ENOENT || q == -EINVAL) {
 		ck_repo_free(r);
 		fprintf(stderr,
-			"ckstore: error: no %s version '%s' in container '%s' "
+			"ckstore: error: no %sversion '%s' in container '%s' "
 			"(see 'ckstore versions %s')\n",
-			strcmp(spec, "latest") ? "" : "complete", spec, ctr,
+			strcmp(spec, "latest") ? "" : "complete ", spec, ctr,
 			ctr);
 		return EXIT_FAIL;
 	}

@@ -7,3 +7,27 @@ foreach(t id compress repo criu)
   set_tests_properties(unit/${t} PROPERTIES SKIP_RETURN_CODE 77
     ENVIRONMENT "CK_DATA_DIR=${CMAKE_BINARY_DIR}/testdata")
 endforeach()
+
+add_executable(ck-testtool tests/tools/ck-testtool.c)
+target_link_libraries(ck-testtool PRIVATE ckcore)
+
+# The real series, extracted once per build tree.
+add_test(NAME setup/testdata
+  COMMAND bash ${CMAKE_SOURCE_DIR}/tests/prepare-data.sh ${CMAKE_BINARY_DIR}/testdata)
+set_tests_properties(setup/testdata PROPERTIES FIXTURES_SETUP testdata)
+set_tests_properties(unit/criu PROPERTIES FIXTURES_REQUIRED testdata)
+
+# Integration tests: tests/integration/NNN-<topic>.sh with real binaries.
+file(GLOB CK_INTEGRATION_TESTS RELATIVE ${CMAKE_SOURCE_DIR}
+  ${CMAKE_SOURCE_DIR}/tests/integration/[0-9]*.sh)
+list(SORT CK_INTEGRATION_TESTS)
+foreach(script ${CK_INTEGRATION_TESTS})
+  get_filename_component(name ${script} NAME_WE)
+  add_test(NAME integration/${name}
+    COMMAND bash ${CMAKE_SOURCE_DIR}/${script})
+  set_tests_properties(integration/${name} PROPERTIES
+    SKIP_RETURN_CODE 77
+    FIXTURES_REQUIRED testdata
+    TIMEOUT 900
+    ENVIRONMENT "CKSTORE=$<TARGET_FILE:ckstore>;CK_TESTTOOL=$<TARGET_FILE:ck-testtool>;MKCHAIN=$<TARGET_FILE:mkchain>;CK_DATA_DIR=${CMAKE_BINARY_DIR}/testdata;CK_SRC=${CMAKE_SOURCE_DIR}")
+endforeach()

@@ -7,7 +7,8 @@
  * survive encode -> parse unchanged and re-encode to the same bytes; it is
  * then flattened as a one- and a two-layer chain (the second layer
  * resolving its PE_PARENT entries against the first), and, when small,
- * diffed against itself. Invariants are checked with abort(), so the
+ * diffed against itself. An input holding two pagemap images back to back
+ * is also flattened and diffed as an older and a newer layer. Invariants are checked with abort(), so the
  * replay main (fuzz-main.c) turns any violation into a test failure.
  */
 #include <errno.h>
@@ -189,6 +190,76 @@ out:
 	ck_criu_pagemap_release(&pm);
 }
 
+/* Two pagemaps concatenated: flatten the second over the first, and diff
+ * the second's full view against the first's. */
+static void check_pair(const uint8_t *data, size_t size)
+{
+	static const uint8_t magic[8] = { 0x19, 0x43, 0x56, 0x54,
+					  0x25, 0x40, 0x08, 0x56 };
+	struct ck_criu_pagemap two[2] = { CK_CRIU_PAGEMAP_INIT,
+					  CK_CRIU_PAGEMAP_INIT };
+	struct ck_criu_pagemap full = CK_CRIU_PAGEMAP_INIT;
+	const uint8_t *second;
+	size_t split;
+
+	if (size < 16)
+		return;
+	second = memmem(data + 8, size - 8, magic, sizeof(magic));
+	if (!second)
+		return;
+	split = (size_t) (second - data);
+	if (ck_criu_pagemap_parse(data, split, &two[0]) < 0)
+		goto out;
+	if (ck_criu_pagemap_parse(second, size - split, &two[1]) < 0)
+		goto out;
+	check_flat(two, 2, false);
+	if (full_view(&two[0], &full) == 0) {
+		struct ck_criu_pagemap d = CK_CRIU_PAGEMAP_INIT;
+		uint64_t *src = NULL, np, np1 = 0;
+		uint8_t *p0, *p1;
+		int r;
+
+		np = ck_criu_pagemap_data_pages(&full);
+		for (size_t i = 0; i < two[1].n; i++)
+			np1 += two[1].e[i].nr_pages;
+		if (np > 64 || np1 > 64)
+			goto out;
+		p0 = calloc(np ? np : 1, CK_CRIU_PAGE_SIZE);
+		p1 = calloc(np1 ? np1 : 1, CK_CRIU_PAGE_SIZE);
+		if (p0 && p1) {
+			struct ck_criu_pagemap cur = CK_CRIU_PAGEMAP_INIT;
+
+			if (full_view(&two[1], &cur) == 0) {
+				for (uint64_t k = 0; k < np1; k++)
+					p1[k * CK_CRIU_PAGE_SIZE] =
+						(uint8_t) (k & 1);
+				r = ck_criu_pagemap_delta(
+					&full, p0, np * CK_CRIU_PAGE_SIZE,
+					&cur, p1, np1 * CK_CRIU_PAGE_SIZE, &d,
+					&src);
+				CHECK(r == 0 || r == -ENOMEM);
+				if (r == 0) {
+					struct ck_criu_pagemap l[2] = { full,
+									d };
+
+					CHECK(ck_criu_pagemap_validate(&d) ==
+					      0);
+					check_flat(l, 2, true);
+				}
+				free(src);
+				ck_criu_pagemap_release(&d);
+				ck_criu_pagemap_release(&cur);
+			}
+		}
+		free(p0);
+		free(p1);
+	}
+out:
+	ck_criu_pagemap_release(&full);
+	ck_criu_pagemap_release(&two[0]);
+	ck_criu_pagemap_release(&two[1]);
+}
+
 static void check_inventory(const uint8_t *data, size_t size)
 {
 	struct ck_criu_inventory inv, inv2;
@@ -236,6 +307,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	check_pagemap(data, size);
+	check_pair(data, size);
 	check_inventory(data, size);
 	return 0;
 }

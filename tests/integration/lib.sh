@@ -1,0 +1,58 @@
+# Sourced by tests/integration/NNN-*.sh. Provides a scratch directory,
+# the ckstore binary, the extracted series, and small assertion helpers.
+# Environment (set by CTest): CKSTORE, CK_DATA_DIR, CK_SRC.
+set -euo pipefail
+
+CKSTORE=${CKSTORE:?set CKSTORE to the ckstore binary}
+CK_DATA_DIR=${CK_DATA_DIR:?set CK_DATA_DIR to the extracted series}
+CK_SRC=${CK_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+T=$(mktemp -d "${TMPDIR:-/tmp}/ckit-XXXXXX")
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*" >&2; exit 77; }
+ck() { "$CKSTORE" "$@"; }
+
+# series NAME: the path of an extracted series, or skip if absent.
+series() {
+  local d=$CK_DATA_DIR/$1
+  [ -d "$d" ] || skip "series $1 not available (needs ../shared/data/criu/$1.tar.zst)"
+  echo "$d"
+}
+
+# all_series: the names of every extracted series.
+all_series() {
+  local d
+  for d in "$CK_DATA_DIR"/*/; do
+    [ -f "$d/.complete" ] && basename "$d"
+  done
+}
+
+# expect_fail CODE CMD...: CMD must exit with CODE; its stderr is kept in
+# $T/err for message checks.
+expect_fail() {
+  local want=$1; shift
+  set +e
+  "$@" >"$T/out" 2>"$T/err"
+  local got=$?
+  set -e
+  [ "$got" -eq "$want" ] || { cat "$T/err" >&2; fail "'$*' exited $got, expected $want"; }
+}
+
+# same_tree A B: byte-identical trees, symlinks and modes included.
+same_tree() {
+  diff -r --no-dereference "$1" "$2" >/dev/null || fail "trees differ: $1 $2"
+  local a b
+  a=$(cd "$1" && find . -printf '%p %y %m %s %l\n' | sort)
+  b=$(cd "$2" && find . -printf '%p %y %m %s %l\n' | sort)
+  [ "$a" = "$b" ] || fail "metadata differs: $1 $2"
+}
+
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
