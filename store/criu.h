@@ -126,7 +126,8 @@ int ck_criu_varint_read(const void *buf, size_t len, uint64_t *ret);
  * (valid tags, wire types 0/1/2/5, lengths in bounds), and the raw bytes
  * that some kinds carry after their records are accounted for exactly
  * (ghost-file: only its first record is checked). -EBADMSG for
- * CK_CRIU_KIND_UNKNOWN. @ret_nrec (may be NULL) gets the record count. */
+ * CK_CRIU_KIND_UNKNOWN, -E2BIG beyond CK_CRIU_MAX_RECORDS records.
+ * @ret_nrec (may be NULL) gets the record count. */
 int ck_criu_records_check(const void *buf, size_t len, size_t *ret_nrec);
 
 struct ck_criu_pme {

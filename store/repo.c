@@ -254,6 +254,7 @@ int ck_repo_open(const char *path, enum ck_open_flags flags,
 		return -ENOMEM;
 	r->lock_fd = -1;
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_init(&r->cache_lock, NULL);
 	r->path = strdup(path);
 	if (!r->path) {
 		q = -ENOMEM;
@@ -331,7 +332,10 @@ struct ck_repo *ck_repo_free(struct ck_repo *r)
 		/* Leave the text for post-mortems but drop the lock. */
 		close(r->lock_fd);
 	}
+	for (size_t i = 0; i < CK_BASE_CACHE_SLOTS; i++)
+		free(r->base_cache[i]); /* no reader is left */
 	pthread_mutex_destroy(&r->lock);
+	pthread_mutex_destroy(&r->cache_lock);
 	free(r->path);
 	free(r);
 	return NULL;

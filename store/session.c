@@ -184,9 +184,10 @@ static int flush_locked(struct ck_session *s)
 	const void **keys = NULL;
 	size_t *klens = NULL, *vlens = NULL;
 	void **vals = NULL;
+	size_t n = s->npend;
 	int q = 0;
 
-	if (!s->npend)
+	if (!n)
 		return 0;
 	keys = calloc(s->npend, sizeof(*keys));
 	klens = calloc(s->npend, sizeof(*klens));
@@ -225,7 +226,7 @@ static int flush_locked(struct ck_session *s)
 	s->pbuf_len = 0;
 out:
 	if (vals)
-		for (size_t i = 0; i < s->npend; i++)
+		for (size_t i = 0; i < n; i++)
 			free(vals[i]);
 	free(keys);
 	free(klens);

@@ -267,7 +267,7 @@ static void free_names(char **names, size_t n)
 /* Lists @dirfd sorted by name, without "." and "..". */
 static int list_dir(int dirfd, char ***ret, size_t *ret_n)
 {
-	char **names = NULL, **nn;
+	char **names = NULL, **nn, *name;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 	DIR *d;
@@ -296,12 +296,12 @@ static int list_dir(int dirfd, char ***ret, size_t *ret_n)
 			}
 			names = nn;
 		}
-		names[n] = strdup(de->d_name);
-		if (!names[n]) {
+		name = strdup(de->d_name);
+		if (!name) {
 			r = -ENOMEM;
 			goto out;
 		}
-		n++;
+		names[n++] = name;
 		errno = 0;
 	}
 	if (errno) {
@@ -343,7 +343,7 @@ static int load_pagemap(int dirfd, const char *dir, const char *name,
 			bool missing_ok, struct ck_criu_pagemap *ret)
 {
 	uint8_t *buf = NULL;
-	size_t len;
+	size_t len = 0;
 	int r;
 
 	r = read_small(dirfd, name, &buf, &len);
@@ -519,12 +519,12 @@ static int write_predump_inventory(int in_fd, const char *dir, int out_fd)
 	struct stat st;
 	uint8_t *buf = NULL;
 	void *out = NULL;
-	size_t len, out_len;
+	size_t len = 0, out_len = 0;
 	int r;
 
-	r = read_small(in_fd, "inventory.img", &buf, &len);
+	r = stat_in(in_fd, "inventory.img", &st);
 	if (r == 0)
-		r = stat_in(in_fd, "inventory.img", &st);
+		r = read_small(in_fd, "inventory.img", &buf, &len);
 	if (r < 0)
 		return errorf(r, "failed to read '%s/inventory.img'", dir);
 	r = ck_criu_inventory_to_predump(buf, len, CK_CRIU_PRE_DUMP_SPLICE,

@@ -8,8 +8,9 @@
  * then flattened as a one- and a two-layer chain (the second layer
  * resolving its PE_PARENT entries against the first), and, when small,
  * diffed against itself. An input holding two pagemap images back to back
- * is also flattened and diffed as an older and a newer layer. Invariants are checked with abort(), so the
- * replay main (fuzz-main.c) turns any violation into a test failure.
+ * is also flattened and diffed as an older and a newer layer. Invariants
+ * are checked with abort(), so the replay main (fuzz-main.c) turns any
+ * violation into a test failure.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -190,15 +191,55 @@ out:
 	ck_criu_pagemap_release(&pm);
 }
 
-/* Two pagemaps concatenated: flatten the second over the first, and diff
- * the second's full view against the first's. */
+/* Diffs the small full dumps @old and @cur (@cur's pages alternate
+ * between two contents, @old's are all zero) and flattens the result onto
+ * @old, which must succeed. */
+static void check_pair_delta(const struct ck_criu_pagemap *old,
+			     const struct ck_criu_pagemap *cur)
+{
+	struct ck_criu_pagemap d = CK_CRIU_PAGEMAP_INIT;
+	uint64_t *src = NULL, np0, np1;
+	uint8_t *p0 = NULL, *p1 = NULL;
+	int r;
+
+	np0 = ck_criu_pagemap_data_pages(old);
+	np1 = ck_criu_pagemap_data_pages(cur);
+	if (np0 > 64 || np1 > 64)
+		return;
+	p0 = calloc(np0 ? np0 : 1, CK_CRIU_PAGE_SIZE);
+	p1 = calloc(np1 ? np1 : 1, CK_CRIU_PAGE_SIZE);
+	if (!p0 || !p1)
+		goto out;
+	for (uint64_t k = 0; k < np1; k++)
+		p1[k * CK_CRIU_PAGE_SIZE] = (uint8_t) (k & 1);
+
+	r = ck_criu_pagemap_delta(old, p0, np0 * CK_CRIU_PAGE_SIZE, cur, p1,
+				  np1 * CK_CRIU_PAGE_SIZE, &d, &src);
+	CHECK(r == 0 || r == -ENOMEM);
+	if (r == 0) {
+		struct ck_criu_pagemap l[2] = { *old, d };
+
+		CHECK(ck_criu_pagemap_validate(&d) == 0);
+		CHECK(d.pages_id == cur->pages_id);
+		check_flat(l, 2, true);
+	}
+out:
+	free(src);
+	ck_criu_pagemap_release(&d);
+	free(p0);
+	free(p1);
+}
+
+/* Two pagemap images back to back: flatten the second over the first,
+ * and diff full views of them. */
 static void check_pair(const uint8_t *data, size_t size)
 {
 	static const uint8_t magic[8] = { 0x19, 0x43, 0x56, 0x54,
 					  0x25, 0x40, 0x08, 0x56 };
 	struct ck_criu_pagemap two[2] = { CK_CRIU_PAGEMAP_INIT,
 					  CK_CRIU_PAGEMAP_INIT };
-	struct ck_criu_pagemap full = CK_CRIU_PAGEMAP_INIT;
+	struct ck_criu_pagemap f0 = CK_CRIU_PAGEMAP_INIT;
+	struct ck_criu_pagemap f1 = CK_CRIU_PAGEMAP_INIT;
 	const uint8_t *second;
 	size_t split;
 
@@ -208,54 +249,15 @@ static void check_pair(const uint8_t *data, size_t size)
 	if (!second)
 		return;
 	split = (size_t) (second - data);
-	if (ck_criu_pagemap_parse(data, split, &two[0]) < 0)
-		goto out;
-	if (ck_criu_pagemap_parse(second, size - split, &two[1]) < 0)
+	if (ck_criu_pagemap_parse(data, split, &two[0]) < 0 ||
+	    ck_criu_pagemap_parse(second, size - split, &two[1]) < 0)
 		goto out;
 	check_flat(two, 2, false);
-	if (full_view(&two[0], &full) == 0) {
-		struct ck_criu_pagemap d = CK_CRIU_PAGEMAP_INIT;
-		uint64_t *src = NULL, np, np1 = 0;
-		uint8_t *p0, *p1;
-		int r;
-
-		np = ck_criu_pagemap_data_pages(&full);
-		for (size_t i = 0; i < two[1].n; i++)
-			np1 += two[1].e[i].nr_pages;
-		if (np > 64 || np1 > 64)
-			goto out;
-		p0 = calloc(np ? np : 1, CK_CRIU_PAGE_SIZE);
-		p1 = calloc(np1 ? np1 : 1, CK_CRIU_PAGE_SIZE);
-		if (p0 && p1) {
-			struct ck_criu_pagemap cur = CK_CRIU_PAGEMAP_INIT;
-
-			if (full_view(&two[1], &cur) == 0) {
-				for (uint64_t k = 0; k < np1; k++)
-					p1[k * CK_CRIU_PAGE_SIZE] =
-						(uint8_t) (k & 1);
-				r = ck_criu_pagemap_delta(
-					&full, p0, np * CK_CRIU_PAGE_SIZE,
-					&cur, p1, np1 * CK_CRIU_PAGE_SIZE, &d,
-					&src);
-				CHECK(r == 0 || r == -ENOMEM);
-				if (r == 0) {
-					struct ck_criu_pagemap l[2] = { full,
-									d };
-
-					CHECK(ck_criu_pagemap_validate(&d) ==
-					      0);
-					check_flat(l, 2, true);
-				}
-				free(src);
-				ck_criu_pagemap_release(&d);
-				ck_criu_pagemap_release(&cur);
-			}
-		}
-		free(p0);
-		free(p1);
-	}
+	if (full_view(&two[0], &f0) == 0 && full_view(&two[1], &f1) == 0)
+		check_pair_delta(&f0, &f1);
 out:
-	ck_criu_pagemap_release(&full);
+	ck_criu_pagemap_release(&f0);
+	ck_criu_pagemap_release(&f1);
 	ck_criu_pagemap_release(&two[0]);
 	ck_criu_pagemap_release(&two[1]);
 }

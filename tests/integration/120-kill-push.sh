@@ -9,7 +9,7 @@ R=$T/repo
 ck --repo "$R" init 2>/dev/null
 RANDOM=7
 for i in $(seq 1 6); do
-  ck -q --repo "$R" push c "$src"/v* 2>/dev/null &
+  "$CKSTORE" -q --repo "$R" push c "$src"/v* 2>/dev/null &
   pid=$!
   sleep "0.$((RANDOM % 60 + 5))"
   kill -9 $pid 2>/dev/null || true
