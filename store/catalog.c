@@ -90,6 +90,10 @@ int ck_catalog_open(const char *path, const struct ck_catalog_opts *o,
 	rocksdb_options_set_max_background_jobs(c->dbopts, 2);
 	rocksdb_options_set_keep_log_file_num(c->dbopts, 3);
 	rocksdb_options_set_info_log_level(c->dbopts, 2 /* WARN */);
+	/* Opening table files needs no thread pool (the default spawns 16
+	 * threads per column family at every open: most of a short CLI's
+	 * start-up). */
+	rocksdb_options_set_max_file_opening_threads(c->dbopts, 1);
 
 	for (int i = 0; i < CK_CF_MAX; i++) {
 		rocksdb_options_t *co = rocksdb_options_create();
