@@ -84,32 +84,36 @@ const struct ck_id *ck_session_base_for(struct ck_session *s, uint64_t space,
 	return s->vmap[j].vaddr ? &s->vmap[j].id : NULL;
 }
 
-int ck_session_try_delta(struct ck_session *s, const void *data, size_t len,
-			 const struct ck_id *base, struct ck_chunk_hdr *h,
-			 size_t *zlen)
+/* Reads the header of chunk @id. */
+static int read_hdr(struct ck_repo *r, const struct ck_id *id,
+		    struct ck_chunk_hdr *ret)
+{
+	void *rec = NULL;
+	size_t len = 0;
+	int q;
+
+	q = ck_catalog_get(r->cat, CK_CF_CHUNKS, id->b, CK_ID_SIZE, &rec,
+			   &len);
+	if (q < 0)
+		return q;
+	q = ck_chunk_parse(rec, len, ret);
+	free(rec);
+	return q;
+}
+
+/* Compresses @data against candidate base @base (of depth @depth); keeps
+ * the result if it beats *best. */
+static int try_one(struct ck_session *s, const void *data, size_t len,
+		   const struct ck_id *base, unsigned depth,
+		   struct ck_chunk_hdr *h, size_t *best)
 {
 	struct ck_repo *r = s->r;
-	uint8_t out[CK_CHUNK_HDR_DELTA + 8192];
-	void *rec = NULL, *bdata = NULL;
-	struct ck_chunk_hdr bh;
-	size_t rlen = 0, dlen = 0;
+	uint8_t out[8192];
+	void *bdata = NULL;
+	size_t dlen = 0;
 	int q, blen;
 
-	if (len > sizeof(out) - CK_CHUNK_HDR_DELTA)
-		return 0; /* deltas are for page-sized chunks */
-	s->delta_tried++;
-	/* The base's depth decides ours; read its header first. */
-	q = ck_catalog_get(r->cat, CK_CF_CHUNKS, base->b, CK_ID_SIZE, &rec,
-			   &rlen);
-	if (q < 0)
-		return q;
-	q = ck_chunk_parse(rec, rlen, &bh);
-	free(rec);
-	if (q < 0)
-		return q;
-	if (bh.depth >= CK_DELTA_MAX_DEPTH)
-		return 0;
-	blen = ck_repo_base_get(r, base, bh.depth + 1, &bdata);
+	blen = ck_repo_base_get(r, base, depth + 1, &bdata);
 	if (blen < 0)
 		return blen;
 	q = ck_compress(r->settings.zstd_level, data, len, bdata,
@@ -120,14 +124,61 @@ int ck_session_try_delta(struct ck_session *s, const void *data, size_t len,
 	if (q < 0)
 		return q;
 	/* The base ID costs 16 bytes of header; demand a real gain. */
-	if (dlen + CK_ID_SIZE + 8 >= *zlen)
+	if (dlen + CK_ID_SIZE + 8 >= *best)
 		return 0;
 	memcpy(s->zbuf + CK_CHUNK_HDR_DELTA, out, dlen);
 	h->enc = CK_ENC_DELTA;
-	h->depth = (uint8_t)(bh.depth + 1);
+	h->depth = (uint8_t)(depth + 1);
 	h->base = *base;
-	*zlen = dlen;
-	s->delta_used++;
+	*best = dlen;
+	return 0;
+}
+
+/*
+ * Candidates: the parent's page itself, unless its chain is already at
+ * CK_DELTA_MAX_DEPTH, and the root of its chain (a whole page). A page
+ * that drifts a few bytes per version stays a small delta of the root
+ * instead of being stored whole every CK_DELTA_MAX_DEPTH + 1 versions
+ * (docs/decisions.md, D4).
+ */
+int ck_session_try_delta(struct ck_session *s, const void *data, size_t len,
+			 const struct ck_id *base, struct ck_chunk_hdr *h,
+			 size_t *zlen)
+{
+	struct ck_repo *r = s->r;
+	struct ck_chunk_hdr bh, rh;
+	struct ck_id root;
+	int q;
+
+	if (len > 8192 - 64)
+		return 0; /* deltas are for page-sized chunks */
+	s->delta_tried++;
+	q = read_hdr(r, base, &bh);
+	if (q < 0)
+		return q;
+	if (bh.depth < CK_DELTA_MAX_DEPTH) {
+		q = try_one(s, data, len, base, bh.depth, h, zlen);
+		if (q < 0)
+			return q;
+	}
+	if (bh.enc == CK_ENC_DELTA) {
+		root = bh.base;
+		for (int i = 0; i < CK_DELTA_MAX_DEPTH; i++) {
+			q = read_hdr(r, &root, &rh);
+			if (q < 0)
+				return q;
+			if (rh.enc != CK_ENC_DELTA)
+				break;
+			root = rh.base;
+		}
+		if (rh.enc != CK_ENC_DELTA) {
+			q = try_one(s, data, len, &root, 0, h, zlen);
+			if (q < 0)
+				return q;
+		}
+	}
+	if (h->enc == CK_ENC_DELTA)
+		s->delta_used++;
 	return 0;
 }
 

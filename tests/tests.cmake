@@ -31,3 +31,21 @@ foreach(script ${CK_INTEGRATION_TESTS})
     TIMEOUT 900
     ENVIRONMENT "CKSTORE=$<TARGET_FILE:ckstore>;CK_TESTTOOL=$<TARGET_FILE:ck-testtool>;MKCHAIN=$<TARGET_FILE:mkchain>;CK_DATA_DIR=${CMAKE_BINARY_DIR}/testdata;CK_SRC=${CMAKE_SOURCE_DIR}")
 endforeach()
+
+# tests/fuzz: libFuzzer binaries with CKSTORE_FUZZ=ON (clang), else a
+# replay test that runs the checked-in corpus.
+foreach(f criu)
+  if(CKSTORE_FUZZ)
+    add_executable(fuzz-${f} tests/fuzz/fuzz-${f}.c store/${f}.c)
+    target_compile_options(fuzz-${f} PRIVATE -fsanitize=fuzzer)
+    target_link_options(fuzz-${f} PRIVATE -fsanitize=fuzzer)
+  else()
+    add_executable(fuzz-${f} tests/fuzz/fuzz-${f}.c tests/fuzz/fuzz-main.c
+                   store/${f}.c)
+    add_test(NAME fuzz/${f}
+             COMMAND fuzz-${f} ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/${f})
+    set_tests_properties(fuzz/${f} PROPERTIES SKIP_RETURN_CODE 77)
+  endif()
+  target_include_directories(fuzz-${f} PRIVATE store)
+  target_link_libraries(fuzz-${f} PRIVATE ck_warnings)
+endforeach()
