@@ -123,8 +123,9 @@ static int try_one(struct ck_session *s, const void *data, size_t len,
 		return 0;
 	if (q < 0)
 		return q;
-	/* The base ID costs 16 bytes of header; demand a real gain. */
-	if (dlen + CK_ID_SIZE + 8 >= *best)
+	/* Against a whole record the base ID costs 16 bytes of header;
+	 * demand a real gain. Between two deltas, smaller wins. */
+	if (dlen + (h->enc == CK_ENC_DELTA ? 0 : CK_ID_SIZE + 8) >= *best)
 		return 0;
 	memcpy(s->zbuf + CK_CHUNK_HDR_DELTA, out, dlen);
 	h->enc = CK_ENC_DELTA;

@@ -233,7 +233,8 @@ static void test_session_api(void)
 }
 
 /* One page changes by a byte in every version: the deltas chain up to
- * CK_DELTA_MAX_DEPTH, then a full page restarts the chain. */
+ * CK_DELTA_MAX_DEPTH, then the next one is a delta of the chain's root
+ * (depth 1), never deeper. */
 static void test_max_depth_chain(void)
 {
 	enum { N = 4, V = 3 * CK_DELTA_MAX_DEPTH };
@@ -261,7 +262,7 @@ static void test_max_depth_chain(void)
 			d = chunk_depth(r, &id);
 		}
 		CK_ASSERT(d <= CK_DELTA_MAX_DEPTH);
-		CK_ASSERT(d == k % (CK_DELTA_MAX_DEPTH + 1));
+		CK_ASSERT(d == (k - 1) % CK_DELTA_MAX_DEPTH + 1);
 		if (d > max_seen)
 			max_seen = d;
 	}
