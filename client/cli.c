@@ -233,8 +233,8 @@ json_t *cli_version_json(const struct ck_version *v)
 {
 	char t[64];
 
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s*, s:I, s:b, s:I, "
-			 "s:I, s:I, s:I}",
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s?, s:I, s:b, s:I, "
+			 "s:I, s:I, s:I, s:s}",
 			 "seq", (json_int_t)v->seq, "name", v->name, "created",
 			 cli_time(v->created_ns, t, sizeof(t)), "state",
 			 v->complete ? "complete" : "incomplete", "kind",
@@ -244,7 +244,10 @@ json_t *cli_version_json(const struct ck_version *v)
 			 "logical_bytes", (json_int_t)v->logical_bytes,
 			 "added_bytes", (json_int_t)v->added_bytes,
 			 "added_chunks", (json_int_t)v->added_chunks, "files",
-			 (json_int_t)v->files);
+			 (json_int_t)v->files, "chain",
+			 v->chain == CK_CHAIN_FULL	  ? "full"
+			 : v->chain == CK_CHAIN_FLATTENED ? "flattened"
+							  : "broken");
 }
 
 uint64_t cli_now_ns(void)

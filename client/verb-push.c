@@ -106,6 +106,15 @@ int verb_push(int argc, char **argv)
 				"version '%s' already exists in container "
 				"'%s'; choose another --name",
 				po.name ? po.name : "(directory name)", ctr);
+	if (q == -EBADMSG && po.errpath[0]) {
+		fprintf(stderr,
+			"ckstore: error: push of '%s' refused: '%s' is not a "
+			"valid CRIU image (malformed, truncated, or it "
+			"disagrees with its pages file); nothing was "
+			"committed\n",
+			dir, po.errpath);
+		return EXIT_FAIL;
+	}
 	if (q == -EINVAL && !po.errpath[0])
 		return cli_fail(q,
 				"the directory name of '%s' is not a valid "

@@ -13,6 +13,7 @@ int verb_restore(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "version", required_argument, NULL, 'v' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "flatten", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ck_restore_opts ro = { 0 };
@@ -30,6 +31,9 @@ int verb_restore(int argc, char **argv)
 			break;
 		case 't':
 			ro.threads = (unsigned)atoi(optarg);
+			break;
+		case 'f':
+			ro.flatten = true;
 			break;
 		case 'h':
 			return EXIT_OK;
@@ -72,6 +76,13 @@ int verb_restore(int argc, char **argv)
 				"cannot restore into '%s' (it exists and is "
 				"not empty)",
 				dest);
+	if (q == -ENOLINK)
+		return cli_fail(q,
+				"'%s/%s' is an incremental dump whose parent "
+				"pages were never stored; it cannot be "
+				"flattened (restore it without --flatten next "
+				"to its parent directory)",
+				ctr, v.name);
 	if (q < 0)
 		return cli_fail(q,
 				"restore of '%s/%s' into '%s' failed; the "

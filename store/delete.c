@@ -75,56 +75,62 @@ static int collect(struct deletion *d, uint64_t vid, struct ck_batch *b)
 	struct ck_idmap seen = CK_IDMAP_INIT;
 	uint8_t prefix[9];
 	struct ck_iter *it = NULL;
-	int q;
+	int q = 0;
 
-	ck_key_entry_prefix(prefix, vid);
-	q = ck_iter_new(d->r->cat, CK_CF_META, prefix, sizeof(prefix), &it);
-	if (q < 0)
-		return q;
-	for (; ck_iter_valid(it); ck_iter_next(it)) {
-		size_t klen;
-		const void *k = ck_iter_key(it, &klen);
-
-		ck_batch_delete(b, CK_CF_META, k, klen);
-	}
-	q = ck_iter_status(it);
-	it = ck_iter_free(it);
-	if (q < 0)
-		goto out;
-
-	ck_key_segment_prefix(prefix, vid);
-	q = ck_iter_new(d->r->cat, CK_CF_META, prefix, sizeof(prefix), &it);
-	if (q < 0)
-		goto out;
-	for (; ck_iter_valid(it); ck_iter_next(it)) {
-		size_t klen, vlen;
-		const void *k = ck_iter_key(it, &klen);
-		const uint8_t *v = ck_iter_value(it, &vlen);
-
-		ck_batch_delete(b, CK_CF_META, k, klen);
-		if (vlen % CK_ID_SIZE) {
-			q = -EBADMSG;
+	for (unsigned view = 0; view < 2 && q == 0; view++) {
+		ck_key_entry_prefix(prefix, view, vid);
+		q = ck_iter_new(d->r->cat, CK_CF_META, prefix, sizeof(prefix),
+				&it);
+		if (q < 0)
 			goto out;
-		}
-		for (size_t i = 0; i < vlen; i += CK_ID_SIZE) {
-			struct ck_id id;
-			bool isnew;
+		for (; ck_iter_valid(it); ck_iter_next(it)) {
+			size_t klen;
+			const void *k = ck_iter_key(it, &klen);
 
-			memcpy(id.b, v + i, CK_ID_SIZE);
-			if (ck_id_is_zero(&id))
-				continue;
-			if (!ck_idmap_upsert(&seen, &id, &isnew)) {
-				q = -ENOMEM;
+			ck_batch_delete(b, CK_CF_META, k, klen);
+		}
+		q = ck_iter_status(it);
+		it = ck_iter_free(it);
+		if (q < 0)
+			goto out;
+
+		/* A chunk used by both views is one reference. */
+		ck_key_segment_prefix(prefix, view, vid);
+		q = ck_iter_new(d->r->cat, CK_CF_META, prefix, sizeof(prefix),
+				&it);
+		if (q < 0)
+			goto out;
+		for (; ck_iter_valid(it); ck_iter_next(it)) {
+			size_t klen, vlen;
+			const void *k = ck_iter_key(it, &klen);
+			const uint8_t *v = ck_iter_value(it, &vlen);
+
+			ck_batch_delete(b, CK_CF_META, k, klen);
+			if (vlen % CK_ID_SIZE) {
+				q = -EBADMSG;
 				goto out;
 			}
-			if (!isnew)
-				continue;
-			q = dec(d, &id);
-			if (q < 0)
-				goto out;
+			for (size_t i = 0; i < vlen; i += CK_ID_SIZE) {
+				struct ck_id id;
+				bool isnew;
+
+				memcpy(id.b, v + i, CK_ID_SIZE);
+				if (ck_id_is_zero(&id))
+					continue;
+				if (!ck_idmap_upsert(&seen, &id, &isnew)) {
+					q = -ENOMEM;
+					goto out;
+				}
+				if (!isnew)
+					continue;
+				q = dec(d, &id);
+				if (q < 0)
+					goto out;
+			}
 		}
+		q = ck_iter_status(it);
+		it = ck_iter_free(it);
 	}
-	q = ck_iter_status(it);
 out:
 	ck_iter_free(it);
 	ck_idmap_release(&seen);

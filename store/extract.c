@@ -293,7 +293,10 @@ int ck_restore(struct ck_repo *r, const struct ck_version *v,
 
 		threads = c > 0 ? (unsigned)c : 1;
 	}
-	q = ck_repo_entries(r, v->vid, &es, &n);
+	if (o && o->flatten)
+		q = ck_repo_flat_entries(r, v, &es, &n);
+	else
+		q = ck_repo_entries(r, v->vid, &es, &n);
 	if (q < 0)
 		return q;
 	for (size_t i = 0; i < n; i++)

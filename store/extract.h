@@ -14,6 +14,9 @@
  * Large files are written by several threads, each decoding a range of
  * chunks and writing it with pwrite().
  *
+ * With opts->flatten the version is written as a self-contained image
+ * directory (flatten.h): flattened page files, no `parent` link.
+ *
  * Threads: every function may be called from any thread.
  */
 #pragma once
@@ -26,6 +29,7 @@
 
 struct ck_restore_opts {
 	unsigned threads; /* 0: one per online CPU */
+	bool flatten;	  /* the flattened view: no `parent` link needed */
 	void (*progress)(void *ud, uint64_t done, uint64_t total);
 	void *progress_ud;
 };

@@ -88,6 +88,66 @@ static int expect(struct fsck *f, const struct ck_id *id)
 	return 0;
 }
 
+/* The files of one view of a version; @seen dedups references across
+ * both views (a version counts once per chunk). */
+static int check_view(struct fsck *f, const struct ck_version *v,
+		      enum ck_view view, struct ck_idmap *seen)
+{
+	struct ck_entry *es = NULL;
+	size_t ne = 0;
+	int q;
+
+	q = ck_repo_view_entries(f->r, v->vid, view, &es, &ne);
+	if (q == -EBADMSG) {
+		problem(f, CK_FSCK_BAD_CATALOG,
+			"version '%s/%s': a file record does not parse",
+			v->container, v->name);
+		return 0;
+	}
+	if (q < 0)
+		return q;
+	if (view == CK_VIEW_WRITTEN)
+		f->rep.files += ne;
+	else if (v->chain == CK_CHAIN_FLATTENED && ne == 0)
+		problem(f, CK_FSCK_BAD_CATALOG,
+			"version '%s/%s': flattened view is missing",
+			v->container, v->name);
+	for (size_t j = 0; j < ne && q >= 0; j++) {
+		struct ck_id *ids;
+
+		if (es[j].type != CK_ENTRY_FILE || !es[j].nchunks)
+			continue;
+		ids = malloc(es[j].nchunks * sizeof(*ids));
+		if (!ids) {
+			q = -ENOMEM;
+			break;
+		}
+		q = ck_repo_entry_chunks(f->r, v->vid, &es[j], 0,
+					 (size_t)es[j].nchunks, ids);
+		if (q == -EBADMSG) {
+			problem(f, CK_FSCK_BAD_CATALOG,
+				"file '%s/%s/%s': chunk list is malformed",
+				v->container, v->name, es[j].path);
+			q = 0;
+		}
+		for (uint64_t k = 0; q == 0 && k < es[j].nchunks; k++) {
+			bool isnew;
+
+			if (ck_id_is_zero(&ids[k]))
+				continue;
+			if (!ck_idmap_upsert(seen, &ids[k], &isnew)) {
+				q = -ENOMEM;
+				break;
+			}
+			if (isnew)
+				q = expect(f, &ids[k]);
+		}
+		free(ids);
+	}
+	free(es);
+	return q;
+}
+
 /* Pass 1: versions, entries and segments; expected counts from files. */
 static int check_versions(struct fsck *f)
 {
@@ -114,63 +174,10 @@ static int check_versions(struct fsck *f)
 			goto out;
 		for (size_t i = 0; i < nv; i++) {
 			struct ck_idmap seen = CK_IDMAP_INIT;
-			struct ck_entry *es = NULL;
-			size_t ne = 0;
 
 			f->rep.versions++;
-			q = ck_repo_entries(f->r, vs[i].vid, &es, &ne);
-			if (q == -EBADMSG) {
-				problem(f, CK_FSCK_BAD_CATALOG,
-					"version '%s/%s': a file record does "
-					"not parse",
-					vs[i].container, vs[i].name);
-				continue;
-			}
-			if (q < 0) {
-				free(vs);
-				goto out;
-			}
-			f->rep.files += ne;
-			for (size_t j = 0; j < ne && q >= 0; j++) {
-				struct ck_id *ids;
-
-				if (es[j].type != CK_ENTRY_FILE ||
-				    !es[j].nchunks)
-					continue;
-				ids = malloc(es[j].nchunks * sizeof(*ids));
-				if (!ids) {
-					q = -ENOMEM;
-					break;
-				}
-				q = ck_repo_entry_chunks(f->r, vs[i].vid,
-							 &es[j], 0,
-							 (size_t)es[j].nchunks,
-							 ids);
-				if (q == -EBADMSG) {
-					problem(f, CK_FSCK_BAD_CATALOG,
-						"file '%s/%s/%s': chunk list "
-						"is malformed",
-						vs[i].container, vs[i].name,
-						es[j].path);
-					q = 0;
-				}
-				for (uint64_t k = 0; q == 0 && k < es[j].nchunks;
-				     k++) {
-					bool isnew;
-
-					if (ck_id_is_zero(&ids[k]))
-						continue;
-					if (!ck_idmap_upsert(&seen, &ids[k],
-							     &isnew)) {
-						q = -ENOMEM;
-						break;
-					}
-					if (isnew)
-						q = expect(f, &ids[k]);
-				}
-				free(ids);
-			}
-			free(es);
+			for (unsigned view = 0; view < 2 && q >= 0; view++)
+				q = check_view(f, &vs[i], view, &seen);
 			ck_idmap_release(&seen);
 			if (q < 0) {
 				free(vs);

@@ -9,6 +9,9 @@
  *   'N' container '\0' name            seq:be32 (name index)
  *   'F' vid:be64 path                  entry header (+ symlink target)
  *   'X' vid:be64 path '\0' seg:be32    chunk IDs of one file segment
+ *   'f' vid:be64 path, 'x' ...          the same for the flattened view
+ *                                      (CRIU page files of incremental
+ *                                      dumps with their parents' pages)
  * CK_CF_CHUNKS: id[16] -> chunk record (chunk.h)
  * CK_CF_REFS:   id[16] -> u64 LE reference count
  * CK_CF_STATS:  counter name -> u64 LE
@@ -72,34 +75,37 @@ static inline size_t ck_key_name(uint8_t *k, const char *ctr,
 	return n + m + 2;
 }
 
-static inline void ck_key_entry_prefix(uint8_t *k, uint64_t vid)
+/* @view: 0 for the files as written, 1 for the flattened view. */
+static inline void ck_key_entry_prefix(uint8_t *k, unsigned view,
+				       uint64_t vid)
 {
-	k[0] = 'F';
+	k[0] = view ? 'f' : 'F';
 	ck_put_be64(k + 1, vid);
 }
 
-static inline size_t ck_key_entry(uint8_t *k, uint64_t vid,
+static inline size_t ck_key_entry(uint8_t *k, unsigned view, uint64_t vid,
 				  const char *path)
 {
 	size_t n = strlen(path);
 
-	ck_key_entry_prefix(k, vid);
+	ck_key_entry_prefix(k, view, vid);
 	memcpy(k + 9, path, n);
 	return n + 9;
 }
 
-static inline void ck_key_segment_prefix(uint8_t *k, uint64_t vid)
+static inline void ck_key_segment_prefix(uint8_t *k, unsigned view,
+					 uint64_t vid)
 {
-	k[0] = 'X';
+	k[0] = view ? 'x' : 'X';
 	ck_put_be64(k + 1, vid);
 }
 
-static inline size_t ck_key_segment(uint8_t *k, uint64_t vid,
+static inline size_t ck_key_segment(uint8_t *k, unsigned view, uint64_t vid,
 				    const char *path, uint32_t seg)
 {
 	size_t n = strlen(path);
 
-	ck_key_segment_prefix(k, vid);
+	ck_key_segment_prefix(k, view, vid);
 	memcpy(k + 9, path, n);
 	k[9 + n] = 0;
 	ck_put_be32(k + 10 + n, seg);

@@ -11,6 +11,7 @@
 
 #include "criu.h"
 #include "extract.h"
+#include "flatten.h"
 #include "fsutil.h"
 #include "log.h"
 #include "push.h"
@@ -200,6 +201,9 @@ struct placement {
 	char pages_path[CK_PATH_MAX + 1];
 	struct ck_page_hint hint;
 	uint64_t *vaddrs;
+	const struct item *item; /* the pagemap */
+	void *pm_buf;		 /* its bytes */
+	size_t pm_len;
 };
 
 static int pagemap_placement(const char *pagemap_path, const void *buf,
@@ -213,7 +217,7 @@ static int pagemap_placement(const char *pagemap_path, const void *buf,
 	q = ck_criu_pagemap_parse(buf, len, &pm);
 	if (q < 0)
 		return q;
-	memset(ret, 0, sizeof(*ret));
+	ret->vaddrs = NULL;
 	q = snprintf(ret->pages_path, sizeof(ret->pages_path),
 		     "%.*spages-%" PRIu64 ".img", (int)dlen, pagemap_path,
 		     pm.pages_id);
@@ -241,7 +245,10 @@ static int load_parent(struct ck_repo *r, struct ck_session *s,
 	size_t n = 0, cap = 0;
 	int q;
 
-	q = ck_repo_entries(r, pv->vid, &es, &n);
+	/* The flattened view of an incremental parent places every page,
+	 * including those its own parent holds. */
+	q = pv->chain == CK_CHAIN_FLATTENED ? ck_repo_flat_entries(r, pv, &es, &n)
+					    : ck_repo_entries(r, pv->vid, &es, &n);
 	if (q < 0)
 		return q;
 	/* Every chunk of the parent is known to be stored. */
@@ -289,7 +296,8 @@ static int load_parent(struct ck_repo *r, struct ck_session *s,
 			q = 0; /* a pagemap we cannot read: no bases */
 			continue;
 		}
-		if (ck_repo_entry_get(r, pv->vid, pl.pages_path, &pe) == 0 &&
+		if (ck_repo_view_entry_get(r, pv->vid, es[i].view,
+					   pl.pages_path, &pe) == 0 &&
 		    pe.type == CK_ENTRY_FILE && pe.nchunks == pl.hint.n &&
 		    pe.chunk_size == r->settings.chunk_unit &&
 		    pe.nchunks <= cap) {
@@ -346,6 +354,154 @@ static void on_progress(void *ud, uint64_t done)
 		w->o->progress(w->o->progress_ud, done, w->total);
 }
 
+static const struct item *find_item(const struct walk *w, const char *path)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (!strcmp(w->v[i].path, path))
+			return &w->v[i];
+	return NULL;
+}
+
+static int read_item(struct walk *w, const struct item *it, size_t max,
+		     void **ret, size_t *ret_len)
+{
+	char p[64];
+	int fd, q;
+
+	fd = openat(w->root_fd, it->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	q = ck_read_file(p, max, ret, ret_len);
+	close(fd);
+	return q;
+}
+
+/*
+ * Checks every CRIU image before anything is stored: framing of every
+ * image with a known magic, the inventory, and each pagemap against the
+ * size of its pages file. A directory that fails is refused whole.
+ */
+static int validate(struct walk *w)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		const struct item *it = &w->v[i];
+		const char *b = base_name(it->path);
+		void *buf = NULL;
+		size_t len = 0;
+		int kind, q = 0;
+
+		if (!S_ISREG(it->st.st_mode) ||
+		    !has_prefix_suffix(b, "", ".img") ||
+		    has_prefix_suffix(b, "pages-", ".img"))
+			continue;
+		if (it->st.st_size > (off_t)PAGEMAP_MAX)
+			continue; /* not an image CRIU writes this large */
+		q = read_item(w, it, PAGEMAP_MAX, &buf, &len);
+		if (q < 0)
+			return set_err(w->o, it->path, q);
+		kind = ck_criu_image_kind(buf, len);
+		if (!strcmp(b, "inventory.img")) {
+			struct ck_criu_inventory inv;
+
+			q = ck_criu_inventory_parse(buf, len, &inv);
+		} else if (has_prefix_suffix(b, "pagemap-", ".img")) {
+			struct ck_criu_pagemap pm = CK_CRIU_PAGEMAP_INIT;
+			char pages[CK_PATH_MAX + 1];
+			const struct item *pi;
+
+			q = ck_criu_pagemap_parse(buf, len, &pm);
+			if (q == 0) {
+				snprintf(pages, sizeof(pages),
+					 "%.*spages-%" PRIu64 ".img",
+					 (int)(b - it->path), it->path,
+					 pm.pages_id);
+				pi = find_item(w, pages);
+				q = pi && S_ISREG(pi->st.st_mode)
+					    ? ck_criu_pagemap_check_pages(
+						      &pm,
+						      (uint64_t)pi->st.st_size)
+					    : -EBADMSG;
+			}
+			ck_criu_pagemap_release(&pm);
+		} else if (kind != CK_CRIU_KIND_UNKNOWN) {
+			q = ck_criu_records_check(buf, len, NULL);
+		}
+		free(buf);
+		/* Absurd sizes and unknown flags are malformed input too. */
+		if (q == -E2BIG || q == -EOPNOTSUPP)
+			q = -EBADMSG;
+		if (q < 0)
+			return set_err(w->o, it->path, q);
+	}
+	return 0;
+}
+
+/* Dump or pre-dump, from the files beside the (first) pagemap. */
+static int dir_kind(struct walk *w)
+{
+	const char **names = calloc(w->n ? w->n : 1, sizeof(*names));
+	const char *dir = NULL;
+	size_t dlen = 0, n = 0;
+	int k;
+
+	if (!names)
+		return -ENOMEM;
+	for (size_t i = 0; i < w->n && !dir; i++)
+		if (has_prefix_suffix(base_name(w->v[i].path), "pagemap-",
+				      ".img")) {
+			dir = w->v[i].path;
+			dlen = (size_t)(base_name(dir) - dir);
+		}
+	for (size_t i = 0; i < w->n; i++) {
+		const char *p = w->v[i].path;
+
+		if ((dir && strncmp(p, dir, dlen)) || strchr(p + dlen, '/'))
+			continue;
+		names[n++] = p + dlen;
+	}
+	k = ck_criu_dir_kind(names, n, NULL);
+	free(names);
+	return k == CK_CRIU_DIR_PREDUMP ? CK_KIND_PREDUMP : CK_KIND_DUMP;
+}
+
+static struct ck_file_meta item_meta(const struct item *it)
+{
+	struct ck_file_meta m = {
+		.mode = it->st.st_mode & 07777,
+		.uid = it->st.st_uid,
+		.gid = it->st.st_gid,
+		.mtime_ns = (int64_t)it->st.st_mtim.tv_sec * 1000000000 +
+			    it->st.st_mtim.tv_nsec,
+	};
+
+	return m;
+}
+
+/* The version a `parent` link names, if it is one of this container. */
+static int link_parent(struct ck_repo *r, const char *container,
+		       struct walk *w, struct ck_version *ret)
+{
+	const struct item *it = find_item(w, "parent");
+	char t[CK_PATH_MAX + 1];
+	ssize_t k;
+	char *b;
+
+	if (!it || !S_ISLNK(it->st.st_mode))
+		return -ENOENT;
+	k = readlinkat(w->root_fd, "parent", t, sizeof(t) - 1);
+	if (k <= 0)
+		return -ENOENT;
+	t[k] = 0;
+	while (k > 1 && t[k - 1] == '/')
+		t[--k] = 0;
+	b = strrchr(t, '/');
+	b = b ? b + 1 : t;
+	if (ck_name_check(b) < 0)
+		return -ENOENT;
+	return ck_repo_version_find(r, container, b, ret);
+}
+
 static int push_once(struct ck_repo *r, const char *container,
 		     const char *name, struct walk *w,
 		     struct ck_version *ret)
@@ -353,7 +509,9 @@ static int push_once(struct ck_repo *r, const char *container,
 	struct ck_session *s = NULL;
 	struct placement *pls = NULL;
 	size_t npl = 0;
-	struct ck_version pv;
+	struct ck_version pv, lv;
+	bool has_link_parent;
+	enum ck_chain chain = CK_CHAIN_FULL;
 	int q;
 
 	q = ck_session_begin(r, container, name, &s);
@@ -362,6 +520,11 @@ static int push_once(struct ck_repo *r, const char *container,
 	ck_session_set_progress(s, on_progress, w);
 	if (w->o->complete >= 0)
 		ck_session_set_complete(s, w->o->complete);
+	q = dir_kind(w);
+	if (q < 0)
+		goto out;
+	ck_session_set_kind(s, (enum ck_kind)q);
+	has_link_parent = link_parent(r, container, w, &lv) == 0;
 	if (find_parent(r, container, w, &pv) == 0) {
 		q = load_parent(r, s, &pv);
 		if (q < 0)
@@ -376,49 +539,33 @@ static int push_once(struct ck_repo *r, const char *container,
 	/* Pagemaps first: they place the pages of the pages files. */
 	for (size_t i = 0; i < w->n; i++) {
 		const struct item *it = &w->v[i];
-		void *buf = NULL;
-		size_t len = 0;
 
 		if (!S_ISREG(it->st.st_mode) ||
 		    !has_prefix_suffix(base_name(it->path), "pagemap-",
 				       ".img") ||
-		    it->st.st_size > PAGEMAP_MAX)
+		    it->st.st_size > (off_t)PAGEMAP_MAX)
 			continue;
-		{
-			char p[PATH_MAX];
-			int fd = openat(w->root_fd, it->path,
-					O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-			if (fd < 0) {
-				q = set_err(w->o, it->path, -errno);
-				goto out;
-			}
-			snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-			q = ck_read_file(p, PAGEMAP_MAX, &buf, &len);
-			close(fd);
-			if (q < 0) {
-				set_err(w->o, it->path, q);
-				goto out;
-			}
+		q = read_item(w, it, PAGEMAP_MAX, &pls[npl].pm_buf,
+			      &pls[npl].pm_len);
+		if (q < 0) {
+			set_err(w->o, it->path, q);
+			goto out;
 		}
-		/* A malformed pagemap is stored as an ordinary file; the
-		 * image set may still be useful to its owner. */
-		if (pagemap_placement(it->path, buf, len,
+		pls[npl].item = it;
+		q = pagemap_placement(it->path, pls[npl].pm_buf,
+				      pls[npl].pm_len,
 				      ck_repo_settings(r)->chunk_unit,
-				      &pls[npl]) == 0)
-			npl++;
-		free(buf);
+				      &pls[npl]);
+		npl++;
+		if (q < 0) {
+			set_err(w->o, it->path, q);
+			goto out;
+		}
 	}
 
 	for (size_t i = 0; i < w->n; i++) {
 		const struct item *it = &w->v[i];
-		struct ck_file_meta m = {
-			.mode = it->st.st_mode & 07777,
-			.uid = it->st.st_uid,
-			.gid = it->st.st_gid,
-			.mtime_ns = (int64_t)it->st.st_mtim.tv_sec * 1000000000 +
-				    it->st.st_mtim.tv_nsec,
-		};
+		struct ck_file_meta m = item_meta(it);
 
 		if (S_ISDIR(it->st.st_mode)) {
 			q = ck_session_add_dir(s, it->path, &m);
@@ -461,12 +608,36 @@ static int push_once(struct ck_repo *r, const char *container,
 			goto out;
 		}
 	}
+
+	/* Incremental dumps: a flattened view that stands on its own. */
+	for (size_t j = 0; j < npl; j++) {
+		const struct item *pg = find_item(w, pls[j].pages_path);
+		struct ck_file_meta pm_meta = item_meta(pls[j].item);
+		struct ck_file_meta pg_meta = pg ? item_meta(pg) : pm_meta;
+
+		q = ck_flatten_pagemap(r, s, has_link_parent ? &lv : NULL,
+				       pls[j].item->path, pls[j].pm_buf,
+				       pls[j].pm_len, &pm_meta, &pg_meta);
+		if (q == -ENOLINK) {
+			chain = CK_CHAIN_BROKEN;
+			continue;
+		}
+		if (q < 0) {
+			set_err(w->o, pls[j].item->path, q);
+			goto out;
+		}
+		if (q == 1 && chain == CK_CHAIN_FULL)
+			chain = CK_CHAIN_FLATTENED;
+	}
+	ck_session_set_chain(s, chain);
 	q = ck_session_commit(s, ret);
 	w->o->delta_tried = s->delta_tried;
 	w->o->delta_used = s->delta_used;
 out:
-	for (size_t i = 0; i < npl; i++)
+	for (size_t i = 0; i < npl; i++) {
 		free(pls[i].vaddrs);
+		free(pls[i].pm_buf);
+	}
 	free(pls);
 	ck_session_free(s);
 	return q;
@@ -514,6 +685,9 @@ int ck_push_dir(struct ck_repo *r, const char *container, const char *src,
 	q = walk_dir(&w, "", 0);
 	if (q < 0)
 		goto out;
+	q = validate(&w);
+	if (q < 0)
+		goto out;
 	q = push_once(r, container, name, &w, ret);
 	if (q == -EAGAIN) /* a reused chunk was deleted meanwhile */
 		q = push_once(r, container, name, &w, ret);
@@ -521,4 +695,58 @@ out:
 	free(w.v);
 	close(w.root_fd);
 	return q;
+}
+
+/* --- remote ingest (push.h) ------------------------------------------- */
+
+int ck_push_placement(const char *pagemap_path, const void *buf, size_t len,
+		      uint32_t unit, struct ck_push_placement *ret)
+{
+	struct placement pl;
+	int q;
+
+	if (ck_path_check(pagemap_path) < 0 || unit < CK_CRIU_PAGE_SIZE ||
+	    unit % CK_CRIU_PAGE_SIZE)
+		return -EINVAL;
+	q = pagemap_placement(pagemap_path, buf, len, unit, &pl);
+	if (q < 0)
+		return q;
+	memcpy(ret->pages_path, pl.pages_path, sizeof(ret->pages_path));
+	ret->space = pl.hint.space;
+	ret->vaddrs = pl.vaddrs;
+	ret->n = pl.hint.n;
+	return 0;
+}
+
+int ck_push_parent_find(struct ck_repo *r, const char *container,
+			const char *link_target, struct ck_version *ret)
+{
+	char t[CK_PATH_MAX + 1];
+	size_t k;
+	char *b;
+
+	if (link_target && *link_target &&
+	    (k = strlen(link_target)) < sizeof(t)) {
+		memcpy(t, link_target, k + 1);
+		while (k > 1 && t[k - 1] == '/')
+			t[--k] = 0;
+		b = strrchr(t, '/');
+		b = b ? b + 1 : t;
+		if (ck_name_check(b) == 0 &&
+		    ck_repo_version_find(r, container, b, ret) == 0)
+			return 0;
+	}
+	return ck_repo_version_find(r, container, "latest", ret);
+}
+
+int ck_push_parent_load(struct ck_repo *r, struct ck_session *s,
+			const struct ck_version *pv)
+{
+	return load_parent(r, s, pv);
+}
+
+const struct ck_id *ck_push_base_for(struct ck_session *s, uint64_t space,
+				     uint64_t vaddr)
+{
+	return ck_session_base_for(s, space, vaddr);
 }

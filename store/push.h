@@ -30,3 +30,44 @@ struct ck_push_opts {
 
 int ck_push_dir(struct ck_repo *r, const char *container, const char *src,
 		struct ck_push_opts *o, struct ck_version *ret);
+
+/* --- remote ingest ----------------------------------------------------
+ *
+ * A client that pushes over the network (ckstored's upload protocol)
+ * walks and hashes the directory itself; the server owns the session.
+ * These functions split ck_push_dir()'s delta-base logic between them:
+ * the client computes where each page of a pages file lives
+ * (ck_push_placement()), the server loads the parent version's pages
+ * into the session (ck_push_parent_find(), ck_push_parent_load()) and
+ * asks for the base at a client-supplied address (ck_push_base_for()).
+ * The address-space IDs agree because both sides derive them from the
+ * pagemap's path the same way.
+ */
+
+/* Where the chunks of one pages file live: chunk i holds the page at
+ * vaddrs[i] of address space @space. */
+struct ck_push_placement {
+	char pages_path[CK_PATH_MAX + 1]; /* the pages file it describes */
+	uint64_t space;
+	uint64_t *vaddrs; /* malloc()ed; caller frees with free() */
+	size_t n;
+};
+
+/* Parses pagemap @buf (@len bytes) stored at @pagemap_path in a version
+ * and fills *ret for chunk unit @unit. -EBADMSG for a malformed pagemap
+ * (the file is then stored as an ordinary file, without placement). */
+int ck_push_placement(const char *pagemap_path, const void *buf, size_t len,
+		      uint32_t unit, struct ck_push_placement *ret);
+/* The version deltas are computed against: @link_target (the `parent`
+ * symlink's target, may be NULL) if its last component names a version
+ * of @container, else the newest complete version. -ENOENT if none. */
+int ck_push_parent_find(struct ck_repo *r, const char *container,
+			const char *link_target, struct ck_version *ret);
+/* Declares every chunk of @pv known to @s and registers the address of
+ * every page of its pages files as a delta base. */
+int ck_push_parent_load(struct ck_repo *r, struct ck_session *s,
+			const struct ck_version *pv);
+/* The parent's chunk at (@space, @vaddr), or NULL. Borrowed until @s is
+ * freed. */
+const struct ck_id *ck_push_base_for(struct ck_session *s, uint64_t space,
+				     uint64_t vaddr);

@@ -33,6 +33,7 @@ int ck_version_encode(const struct ck_version *v, char **ret,
 		      (json_int_t)v->files);
 	if (!o)
 		return -ENOMEM;
+	json_object_set_new(o, "chain", json_integer(v->chain));
 	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	if (!s)
@@ -93,6 +94,14 @@ int ck_version_decode(const void *buf, size_t len, struct ck_version *ret)
 	v.added_bytes = (uint64_t)added;
 	v.added_chunks = (uint64_t)achunks;
 	v.files = (uint64_t)files;
+	{
+		json_t *c = json_object_get(o, "chain");
+
+		v.chain = c ? (enum ck_chain)json_integer_value(c)
+			    : CK_CHAIN_FULL;
+		if (v.chain > CK_CHAIN_BROKEN)
+			goto out;
+	}
 	*ret = v;
 	r = 0;
 out:

@@ -553,8 +553,8 @@ int ck_repo_version_find(struct ck_repo *r, const char *container,
 	return ck_repo_version_get_seq(r, container, seq, ret);
 }
 
-int ck_repo_entries(struct ck_repo *r, uint64_t vid, struct ck_entry **ret,
-		    size_t *ret_n)
+int ck_repo_view_entries(struct ck_repo *r, uint64_t vid, enum ck_view view,
+			 struct ck_entry **ret, size_t *ret_n)
 {
 	struct ck_entry *es = NULL;
 	size_t n = 0, cap = 0;
@@ -562,7 +562,7 @@ int ck_repo_entries(struct ck_repo *r, uint64_t vid, struct ck_entry **ret,
 	uint8_t prefix[9];
 	int q;
 
-	ck_key_entry_prefix(prefix, vid);
+	ck_key_entry_prefix(prefix, view, vid);
 	q = ck_iter_new(r->cat, CK_CF_META, prefix, sizeof(prefix), &it);
 	if (q < 0)
 		return q;
@@ -585,6 +585,7 @@ int ck_repo_entries(struct ck_repo *r, uint64_t vid, struct ck_entry **ret,
 		q = ck_entry_decode(k + 9, klen - 9, v, vlen, &es[n]);
 		if (q < 0)
 			goto out;
+		es[n].view = view;
 		n++;
 	}
 	q = ck_iter_status(it);
@@ -599,8 +600,15 @@ out:
 	return 0;
 }
 
-int ck_repo_entry_get(struct ck_repo *r, uint64_t vid, const char *path,
-		      struct ck_entry *ret)
+int ck_repo_entries(struct ck_repo *r, uint64_t vid, struct ck_entry **ret,
+		    size_t *ret_n)
+{
+	return ck_repo_view_entries(r, vid, CK_VIEW_WRITTEN, ret, ret_n);
+}
+
+int ck_repo_view_entry_get(struct ck_repo *r, uint64_t vid,
+			   enum ck_view view, const char *path,
+			   struct ck_entry *ret)
 {
 	uint8_t key[9 + CK_PATH_MAX];
 	size_t klen;
@@ -611,13 +619,61 @@ int ck_repo_entry_get(struct ck_repo *r, uint64_t vid, const char *path,
 	q = ck_path_check(path);
 	if (q < 0)
 		return q;
-	klen = ck_key_entry(key, vid, path);
+	klen = ck_key_entry(key, view, vid, path);
 	q = ck_catalog_get(r->cat, CK_CF_META, key, klen, &v, &n);
 	if (q < 0)
 		return q;
 	q = ck_entry_decode(path, strlen(path), v, n, ret);
 	free(v);
+	if (q == 0)
+		ret->view = view;
 	return q;
+}
+
+int ck_repo_entry_get(struct ck_repo *r, uint64_t vid, const char *path,
+		      struct ck_entry *ret)
+{
+	return ck_repo_view_entry_get(r, vid, CK_VIEW_WRITTEN, path, ret);
+}
+
+int ck_repo_flat_entries(struct ck_repo *r, const struct ck_version *v,
+			 struct ck_entry **ret, size_t *ret_n)
+{
+	struct ck_entry *es = NULL, *fs = NULL;
+	size_t n = 0, nf = 0, out = 0;
+	int q;
+
+	if (v->chain == CK_CHAIN_BROKEN)
+		return -ENOLINK;
+	q = ck_repo_entries(r, v->vid, &es, &n);
+	if (q < 0)
+		return q;
+	if (v->chain == CK_CHAIN_FULL)
+		goto done;
+	q = ck_repo_view_entries(r, v->vid, CK_VIEW_FLAT, &fs, &nf);
+	if (q < 0) {
+		free(es);
+		return q;
+	}
+	/* Both lists are sorted by path: replace in one merge pass. */
+	for (size_t i = 0, j = 0; i < n; i++) {
+		int c = 1;
+
+		while (j < nf && (c = strcmp(fs[j].path, es[i].path)) < 0)
+			j++;
+		if (j < nf && c == 0)
+			es[i] = fs[j];
+		if (strcmp(es[i].path, "parent") == 0 &&
+		    es[i].type == CK_ENTRY_SYMLINK)
+			continue; /* the flattened image stands alone */
+		es[out++] = es[i];
+	}
+	n = out;
+	free(fs);
+done:
+	*ret = es;
+	*ret_n = n;
+	return 0;
 }
 
 int ck_repo_entry_chunks(struct ck_repo *r, uint64_t vid,
@@ -641,7 +697,7 @@ int ck_repo_entry_chunks(struct ck_repo *r, uint64_t vid,
 
 		if (seg_n > CK_SEG_CHUNKS)
 			seg_n = CK_SEG_CHUNKS;
-		klen = ck_key_segment(key, vid, e->path, seg);
+		klen = ck_key_segment(key, e->view, vid, e->path, seg);
 		q = ck_catalog_get(r->cat, CK_CF_META, key, klen, &v, &vlen);
 		if (q < 0)
 			return q == -ENOENT ? -EBADMSG : q;

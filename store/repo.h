@@ -79,6 +79,17 @@ enum ck_open_flags {
 
 enum ck_kind { CK_KIND_DUMP = 0, CK_KIND_PREDUMP = 1 };
 
+/* Whether a version restores on its own (docs/format.md, "Flattened
+ * view"). */
+enum ck_chain {
+	CK_CHAIN_FULL = 0,	/* no page lives in a parent */
+	CK_CHAIN_FLATTENED = 1, /* incremental, with a flattened view */
+	CK_CHAIN_BROKEN = 2,	/* incremental, parent pages not stored */
+};
+
+/* Views of a version's files. */
+enum ck_view { CK_VIEW_WRITTEN = 0, CK_VIEW_FLAT = 1 };
+
 struct ck_version {
 	uint64_t vid;		/* repository-wide unique, never reused */
 	uint32_t seq;		/* 1, 2, ... within the container */
@@ -89,6 +100,7 @@ struct ck_version {
 	enum ck_kind kind;
 	char parent[CK_NAME_MAX + 1]; /* from the `parent` link, or "" */
 	uint32_t group;		/* version group: seq of its first member */
+	enum ck_chain chain;
 	bool pinned;
 	uint64_t logical_bytes; /* sum of file sizes */
 	uint64_t added_bytes;	/* stored bytes of chunks it added */
@@ -101,6 +113,7 @@ enum ck_entry_type { CK_ENTRY_FILE = 1, CK_ENTRY_DIR = 2, CK_ENTRY_SYMLINK = 3 }
 struct ck_entry {
 	char path[CK_PATH_MAX + 1]; /* relative, '/'-separated */
 	enum ck_entry_type type;
+	enum ck_view view; /* which view the entry belongs to */
 	uint32_t mode; /* permission bits incl. suid/sgid/sticky */
 	uint32_t uid, gid;
 	int64_t mtime_ns;
@@ -161,6 +174,18 @@ int ck_repo_entries(struct ck_repo *r, uint64_t vid, struct ck_entry **ret,
 		    size_t *ret_n);
 int ck_repo_entry_get(struct ck_repo *r, uint64_t vid, const char *path,
 		      struct ck_entry *ret);
+/* The same for one view: CK_VIEW_FLAT holds only the flattened CRIU page
+ * files (pagemap-*.img, pages-*.img) of an incremental version. */
+int ck_repo_view_entries(struct ck_repo *r, uint64_t vid, enum ck_view view,
+			 struct ck_entry **ret, size_t *ret_n);
+int ck_repo_view_entry_get(struct ck_repo *r, uint64_t vid,
+			   enum ck_view view, const char *path,
+			   struct ck_entry *ret);
+/* The flattened version as a whole: written entries with the flattened
+ * page files in place of the written ones and no `parent` link. -ENOLINK
+ * if the version's chain is CK_CHAIN_BROKEN. */
+int ck_repo_flat_entries(struct ck_repo *r, const struct ck_version *v,
+			 struct ck_entry **ret, size_t *ret_n);
 /* Chunk IDs [first, first + n) of a file. */
 int ck_repo_entry_chunks(struct ck_repo *r, uint64_t vid,
 			 const struct ck_entry *e, uint64_t first, size_t n,
@@ -249,6 +274,16 @@ int ck_session_missing(struct ck_session *s, const struct ck_id *ids,
 int ck_session_put_chunk(struct ck_session *s, const struct ck_id *id,
 			 const void *data, size_t len,
 			 const struct ck_id *base);
+/* Adds a file of the flattened view (chunks as for add_file_ids). */
+int ck_session_add_flat_ids(struct ck_session *s, const char *path,
+			    uint64_t size, uint32_t chunk_size,
+			    const struct ck_id *ids, uint64_t n,
+			    const struct ck_file_meta *m);
+/* Sets the version's kind (default: pre-dump if it has pagemaps but no
+ * process tree). */
+void ck_session_set_kind(struct ck_session *s, enum ck_kind kind);
+/* Records whether the version restores on its own (enum ck_chain). */
+void ck_session_set_chain(struct ck_session *s, enum ck_chain chain);
 /* Declares the version complete even without stats-dump. */
 void ck_session_set_complete(struct ck_session *s, bool complete);
 /* Progress callback: called with bytes processed so far. */

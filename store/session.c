@@ -87,6 +87,9 @@ struct ck_session *ck_session_free(struct ck_session *s)
 	for (size_t i = 0; i < s->n; i++)
 		free(s->files[i].ids);
 	free(s->files);
+	for (size_t i = 0; i < s->nflat; i++)
+		free(s->flat[i].ids);
+	free(s->flat);
 	free(s->pend);
 	free(s->pbuf);
 	free(s->zbuf);
@@ -110,24 +113,41 @@ void ck_session_set_progress(struct ck_session *s,
 	s->progress_ud = ud;
 }
 
-static int add_entry(struct ck_session *s, const struct ck_entry *e,
-		     struct ck_id *ids)
+static int add_to(struct ck_sfile **v, size_t *n, size_t *cap,
+		  const struct ck_entry *e, struct ck_id *ids)
 {
-	if (s->n >= MAX_ENTRIES)
+	if (*n >= MAX_ENTRIES)
 		return -E2BIG;
-	if (s->n == s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 32;
-		void *nf = realloc(s->files, ncap * sizeof(*s->files));
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 32;
+		void *nf = realloc(*v, ncap * sizeof(**v));
 
 		if (!nf)
 			return -ENOMEM;
-		s->files = nf;
-		s->cap = ncap;
+		*v = nf;
+		*cap = ncap;
 	}
-	s->files[s->n].e = *e;
-	s->files[s->n].ids = ids;
-	s->n++;
+	(*v)[*n].e = *e;
+	(*v)[*n].ids = ids;
+	(*n)++;
 	return 0;
+}
+
+static int add_entry(struct ck_session *s, const struct ck_entry *e,
+		     struct ck_id *ids)
+{
+	return add_to(&s->files, &s->n, &s->cap, e, ids);
+}
+
+void ck_session_set_chain(struct ck_session *s, enum ck_chain chain)
+{
+	s->chain = chain;
+}
+
+void ck_session_set_kind(struct ck_session *s, enum ck_kind kind)
+{
+	s->kind_set = true;
+	s->kind = kind;
 }
 
 static void fill_meta(struct ck_entry *e, const char *path,
@@ -434,10 +454,9 @@ out:
 	return q;
 }
 
-int ck_session_add_file_ids(struct ck_session *s, const char *path,
-			    uint64_t size, uint32_t chunk_size,
-			    const struct ck_id *ids, uint64_t n,
-			    const struct ck_file_meta *m)
+static int add_ids(struct ck_session *s, bool flat, const char *path,
+		   uint64_t size, uint32_t chunk_size, const struct ck_id *ids,
+		   uint64_t n, const struct ck_file_meta *m)
 {
 	struct ck_entry e;
 	struct ck_id *copy = NULL;
@@ -467,17 +486,39 @@ int ck_session_add_file_ids(struct ck_session *s, const char *path,
 		}
 	fill_meta(&e, path, m);
 	e.type = CK_ENTRY_FILE;
+	e.view = flat ? CK_VIEW_FLAT : CK_VIEW_WRITTEN;
 	e.size = size;
 	e.chunk_size = chunk_size;
 	e.nchunks = n;
-	q = add_entry(s, &e, copy);
-	if (q == 0)
-		copy = NULL;
-	s->logical += size;
+	if (flat)
+		q = add_to(&s->flat, &s->nflat, &s->flat_cap, &e, copy);
+	else
+		q = add_entry(s, &e, copy);
+	if (q < 0)
+		goto out;
+	copy = NULL;
+	if (!flat)
+		s->logical += size;
 out:
 	free(copy);
 	free(missing);
 	return q;
+}
+
+int ck_session_add_file_ids(struct ck_session *s, const char *path,
+			    uint64_t size, uint32_t chunk_size,
+			    const struct ck_id *ids, uint64_t n,
+			    const struct ck_file_meta *m)
+{
+	return add_ids(s, false, path, size, chunk_size, ids, n, m);
+}
+
+int ck_session_add_flat_ids(struct ck_session *s, const char *path,
+			    uint64_t size, uint32_t chunk_size,
+			    const struct ck_id *ids, uint64_t n,
+			    const struct ck_file_meta *m)
+{
+	return add_ids(s, true, path, size, chunk_size, ids, n, m);
 }
 
 int ck_session_add_bases(struct ck_session *s,
@@ -678,7 +719,8 @@ static void classify(struct ck_session *s, struct ck_version *v)
 	}
 	v->complete = s->complete_set ? s->complete
 				       : top_entry(s, "stats-dump") != NULL;
-	v->kind = ck_session_dir_kind(s, pagemap, pstree);
+	v->kind = s->kind_set ? s->kind
+			      : ck_session_dir_kind(s, pagemap, pstree);
 	v->parent[0] = 0;
 	if (link && link->e.type == CK_ENTRY_SYMLINK) {
 		/* CRIU writes "../<dir>"; keep its last component when it
@@ -903,15 +945,15 @@ static int last_seq(struct ck_session *s, uint32_t *ret)
 	return q;
 }
 
-static int put_entries(struct ck_session *s, struct ck_batch *b,
-		       uint64_t vid)
+static void put_list(struct ck_batch *b, const struct ck_sfile *v,
+		     size_t n, unsigned view, uint64_t vid)
 {
 	uint8_t key[9 + CK_PATH_MAX + 5];
 	uint8_t val[CK_ENTRY_HDR + CK_PATH_MAX];
 
-	for (size_t i = 0; i < s->n; i++) {
-		const struct ck_entry *e = &s->files[i].e;
-		size_t klen = ck_key_entry(key, vid, e->path);
+	for (size_t i = 0; i < n; i++) {
+		const struct ck_entry *e = &v[i].e;
+		size_t klen = ck_key_entry(key, view, vid, e->path);
 		size_t vlen = ck_entry_encode(e, val);
 
 		ck_batch_put(b, CK_CF_META, key, klen, val, vlen);
@@ -923,15 +965,13 @@ static int put_entries(struct ck_session *s, struct ck_batch *b,
 
 			if (cnt > CK_SEG_CHUNKS)
 				cnt = CK_SEG_CHUNKS;
-			klen = ck_key_segment(key, vid, e->path,
+			klen = ck_key_segment(key, view, vid, e->path,
 					      (uint32_t)(first /
 							 CK_SEG_CHUNKS));
-			ck_batch_put(b, CK_CF_META, key, klen,
-				     s->files[i].ids + first,
+			ck_batch_put(b, CK_CF_META, key, klen, v[i].ids + first,
 				     cnt * CK_ID_SIZE);
 		}
 	}
-	return 0;
 }
 
 int ck_session_commit(struct ck_session *s, struct ck_version *ret)
@@ -1003,9 +1043,9 @@ int ck_session_commit(struct ck_session *s, struct ck_version *ret)
 	q = add_refs(s, b);
 	if (q < 0)
 		goto out;
-	q = put_entries(s, b, v.vid);
-	if (q < 0)
-		goto out;
+	put_list(b, s->files, s->n, CK_VIEW_WRITTEN, v.vid);
+	put_list(b, s->flat, s->nflat, CK_VIEW_FLAT, v.vid);
+	v.chain = s->chain;
 	q = ck_version_encode(&v, &json, &jlen);
 	if (q < 0)
 		goto out;

@@ -34,6 +34,11 @@ struct ck_session {
 
 	struct ck_sfile *files; /* entries in insertion order */
 	size_t n, cap;
+	struct ck_sfile *flat; /* flattened view's files */
+	size_t nflat, flat_cap;
+	enum ck_chain chain;
+	bool kind_set;
+	enum ck_kind kind;
 	uint64_t logical;
 	uint64_t done; /* bytes hashed, for progress */
 	void (*progress)(void *ud, uint64_t done);
