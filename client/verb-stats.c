@@ -57,6 +57,17 @@ int verb_stats(int argc, char **argv)
 			ratio(st.logical_bytes, st.stored_bytes),
 			"delta_saved_bytes",
 			(double)(st.delta_raw_bytes - st.delta_stored_bytes));
+		json_object_set_new(
+			o, "disk",
+			json_pack("{s:I, s:I, s:I, s:I, s:I}", "blob_files",
+				  (json_int_t)st.blob_bytes, "meta_tables",
+				  (json_int_t)st.sst_bytes[CK_CF_META],
+				  "chunk_index_tables",
+				  (json_int_t)st.sst_bytes[CK_CF_CHUNKS],
+				  "refs_tables",
+				  (json_int_t)st.sst_bytes[CK_CF_REFS],
+				  "stats_tables",
+				  (json_int_t)st.sst_bytes[CK_CF_STATS]));
 		return cli_json_print(o) < 0 ? EXIT_FAIL : EXIT_OK;
 	}
 	if (ctr) {

@@ -100,7 +100,7 @@ int ck_catalog_open(const char *path, const struct ck_catalog_opts *o,
 
 		rocksdb_options_set_block_based_table_factory(co, c->bbto);
 		rocksdb_options_set_write_buffer_size(co, 64 << 20);
-		rocksdb_options_set_compression(co, rocksdb_no_compression);
+		rocksdb_options_set_compression(co, rocksdb_zstd_compression);
 		if (i == CK_CF_REFS || i == CK_CF_STATS)
 			rocksdb_options_set_uint64add_merge_operator(co);
 		if (i == CK_CF_META)
@@ -108,7 +108,7 @@ int ck_catalog_open(const char *path, const struct ck_catalog_opts *o,
 							rocksdb_zstd_compression);
 		if (i == CK_CF_CHUNKS && o->blob_files) {
 			rocksdb_options_set_enable_blob_files(co, 1);
-			rocksdb_options_set_min_blob_size(co, 0);
+			rocksdb_options_set_min_blob_size(co, 512);
 			rocksdb_options_set_blob_file_size(co, 256 << 20);
 			rocksdb_options_set_enable_blob_gc(co, 1);
 			rocksdb_options_set_blob_gc_age_cutoff(co, 0.5);

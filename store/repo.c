@@ -964,6 +964,14 @@ int ck_repo_stats(struct ck_repo *r, const char *container,
 	q = ck_du(r->path, &st.disk_bytes);
 	if (q < 0)
 		goto out;
+	/* Where the bytes on disk are: metadata tables vs chunk blobs. */
+	for (int i = 0; i < CK_CF_MAX; i++)
+		(void)ck_catalog_property_u64(r->cat, (enum ck_cf)i,
+					      "rocksdb.total-sst-files-size",
+					      &st.sst_bytes[i]);
+	(void)ck_catalog_property_u64(r->cat, CK_CF_CHUNKS,
+				      "rocksdb.total-blob-file-size",
+				      &st.blob_bytes);
 	*ret = st;
 out:
 	free(names);

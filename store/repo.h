@@ -132,6 +132,8 @@ struct ck_stats {
 	uint64_t delta_chunks;
 	uint64_t delta_raw_bytes, delta_stored_bytes;
 	uint64_t disk_bytes;	/* bytes of <repo>/ on disk */
+	uint64_t sst_bytes[CK_CF_MAX]; /* RocksDB table files per family */
+	uint64_t blob_bytes;	/* RocksDB blob files (chunk records) */
 };
 
 /* --- lifecycle ------------------------------------------------------ */
