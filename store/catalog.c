@@ -133,6 +133,9 @@ int ck_catalog_open(const char *path, const struct ck_catalog_opts *o,
 		goto fail;
 
 	c->ropts = rocksdb_readoptions_create();
+	/* Every chunk read is verified against its keyed hash (repo.h);
+	 * RocksDB's own block and blob checksums would verify it twice. */
+	rocksdb_readoptions_set_verify_checksums(c->ropts, 0);
 	c->wopts_sync = rocksdb_writeoptions_create();
 	rocksdb_writeoptions_set_sync(c->wopts_sync, 1);
 	c->wopts_nosync = rocksdb_writeoptions_create();
