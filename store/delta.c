@@ -84,41 +84,19 @@ const struct ck_id *ck_session_base_for(struct ck_session *s, uint64_t space,
 	return s->vmap[j].vaddr ? &s->vmap[j].id : NULL;
 }
 
-/* Reads the header of chunk @id. */
-static int read_hdr(struct ck_repo *r, const struct ck_id *id,
-		    struct ck_chunk_hdr *ret)
-{
-	void *rec = NULL;
-	size_t len = 0;
-	int q;
-
-	q = ck_catalog_get(r->cat, CK_CF_CHUNKS, id->b, CK_ID_SIZE, &rec,
-			   &len);
-	if (q < 0)
-		return q;
-	q = ck_chunk_parse(rec, len, ret);
-	free(rec);
-	return q;
-}
-
-/* Compresses @data against candidate base @base (of depth @depth); keeps
- * the result if it beats *best. */
+/* Compresses @data against base @bdata (@blen bytes, chunk @base of depth
+ * @depth); keeps the result if it beats *best. */
 static int try_one(struct ck_session *s, const void *data, size_t len,
-		   const struct ck_id *base, unsigned depth,
-		   struct ck_chunk_hdr *h, size_t *best)
+		   const struct ck_id *base, const void *bdata, size_t blen,
+		   unsigned depth, struct ck_chunk_hdr *h, size_t *best)
 {
 	struct ck_repo *r = s->r;
 	uint8_t out[8192];
-	void *bdata = NULL;
 	size_t dlen = 0;
-	int q, blen;
+	int q;
 
-	blen = ck_repo_base_get(r, base, depth + 1, &bdata);
-	if (blen < 0)
-		return blen;
-	q = ck_compress(r->settings.zstd_level, data, len, bdata,
-			(size_t)blen, out, sizeof(out), &dlen);
-	ck_repo_base_put(r, bdata);
+	q = ck_compress(r->settings.zstd_level, data, len, bdata, blen, out,
+			sizeof(out), &dlen);
 	if (q == -ENOSPC)
 		return 0;
 	if (q < 0)
@@ -135,12 +113,17 @@ static int try_one(struct ck_session *s, const void *data, size_t len,
 	return 0;
 }
 
+/* A delta against the parent's page smaller than this is kept without
+ * also trying the chain's root. */
+#define GOOD_DELTA 256
+
 /*
  * Candidates: the parent's page itself, unless its chain is already at
  * CK_DELTA_MAX_DEPTH, and the root of its chain (a whole page). A page
  * that drifts a few bytes per version stays a small delta of the root
  * instead of being stored whole every CK_DELTA_MAX_DEPTH + 1 versions
- * (docs/decisions.md, D4).
+ * (docs/decisions.md, D4). Decoded bases and their headers come from the
+ * repository's base cache, so walking to the root is cheap.
  */
 int ck_session_try_delta(struct ck_session *s, const void *data, size_t len,
 			 const struct ck_id *base, struct ck_chunk_hdr *h,
@@ -149,34 +132,43 @@ int ck_session_try_delta(struct ck_session *s, const void *data, size_t len,
 	struct ck_repo *r = s->r;
 	struct ck_chunk_hdr bh, rh;
 	struct ck_id root;
-	int q;
+	void *bdata = NULL;
+	int q, blen;
 
 	if (len > 8192 - 64)
 		return 0; /* deltas are for page-sized chunks */
 	s->delta_tried++;
-	q = read_hdr(r, base, &bh);
+	blen = ck_repo_base_get_hdr(r, base, CK_DELTA_MAX_DEPTH + 1, &bdata,
+				    &bh);
+	if (blen < 0)
+		return blen;
+	q = 0;
+	if (bh.depth < CK_DELTA_MAX_DEPTH)
+		q = try_one(s, data, len, base, bdata, (size_t)blen, bh.depth,
+			    h, zlen);
+	ck_repo_base_put(r, bdata);
 	if (q < 0)
 		return q;
-	if (bh.depth < CK_DELTA_MAX_DEPTH) {
-		q = try_one(s, data, len, base, bh.depth, h, zlen);
-		if (q < 0)
-			return q;
-	}
-	if (bh.enc == CK_ENC_DELTA) {
+	if (bh.enc == CK_ENC_DELTA &&
+	    (h->enc != CK_ENC_DELTA || *zlen > GOOD_DELTA)) {
 		root = bh.base;
-		for (int i = 0; i < CK_DELTA_MAX_DEPTH; i++) {
-			q = read_hdr(r, &root, &rh);
-			if (q < 0)
-				return q;
-			if (rh.enc != CK_ENC_DELTA)
+		for (int i = 0; i <= CK_DELTA_MAX_DEPTH; i++) {
+			blen = ck_repo_base_get_hdr(r, &root,
+						    CK_DELTA_MAX_DEPTH + 1,
+						    &bdata, &rh);
+			if (blen < 0)
+				return blen;
+			if (rh.enc != CK_ENC_DELTA) {
+				q = try_one(s, data, len, &root, bdata,
+					    (size_t)blen, 0, h, zlen);
+				ck_repo_base_put(r, bdata);
 				break;
+			}
+			ck_repo_base_put(r, bdata);
 			root = rh.base;
 		}
-		if (rh.enc != CK_ENC_DELTA) {
-			q = try_one(s, data, len, &root, 0, h, zlen);
-			if (q < 0)
-				return q;
-		}
+		if (q < 0)
+			return q;
 	}
 	if (h->enc == CK_ENC_DELTA)
 		s->delta_used++;

@@ -816,13 +816,21 @@ int ck_repo_chunk_read(struct ck_repo *r, const struct ck_id *id, void *buf,
  */
 struct base_entry {
 	struct ck_id id;
-	int refs;     /* protected by r->cache_lock */
+	int refs; /* protected by r->cache_lock */
+	struct ck_chunk_hdr hdr;
 	size_t len;
 	uint8_t data[];
 };
 
 int ck_repo_base_get(struct ck_repo *r, const struct ck_id *id,
 		     unsigned depth, void **ret)
+{
+	return ck_repo_base_get_hdr(r, id, depth, ret, NULL);
+}
+
+int ck_repo_base_get_hdr(struct ck_repo *r, const struct ck_id *id,
+			 unsigned depth, void **ret,
+			 struct ck_chunk_hdr *ret_hdr)
 {
 	size_t slot = (size_t)ck_id_hash64(id) % CK_BASE_CACHE_SLOTS;
 	struct base_entry *e;
@@ -832,9 +840,11 @@ int ck_repo_base_get(struct ck_repo *r, const struct ck_id *id,
 		return -EBADMSG; /* a delta's depth is >= 1 */
 	pthread_mutex_lock(&r->cache_lock);
 	e = r->base_cache[slot];
-	if (e && ck_id_equal(&e->id, id)) {
+	if (e && ck_id_equal(&e->id, id) && e->hdr.depth < depth) {
 		e->refs++;
 		pthread_mutex_unlock(&r->cache_lock);
+		if (ret_hdr)
+			*ret_hdr = e->hdr;
 		*ret = e->data;
 		return (int)e->len;
 	}
@@ -856,10 +866,13 @@ int ck_repo_base_get(struct ck_repo *r, const struct ck_id *id,
 			q = ck_chunk_parse(rec, len, &h);
 			if (q == 0 && h.depth >= depth)
 				q = -EBADMSG;
+			if (q == 0 && h.raw_len > r->settings.chunk_unit)
+				q = -EBADMSG; /* bases are page chunks */
 			if (q == 0)
 				q = ck_repo_chunk_decode(
 					r, id, rec, len, e->data,
 					r->settings.chunk_unit);
+			e->hdr = h;
 		}
 		free(rec);
 	}
@@ -870,6 +883,8 @@ int ck_repo_base_get(struct ck_repo *r, const struct ck_id *id,
 	e->id = *id;
 	e->len = (size_t)q;
 	e->refs = 2; /* the cache's and the caller's */
+	if (ret_hdr)
+		*ret_hdr = e->hdr;
 	pthread_mutex_lock(&r->cache_lock);
 	{
 		struct base_entry *old = r->base_cache[slot];

@@ -39,6 +39,11 @@ struct ck_repo {
 int ck_repo_base_get(struct ck_repo *r, const struct ck_id *id,
 		     unsigned depth, void **ret);
 void ck_repo_base_put(struct ck_repo *r, void *data);
+/* The same, also returning the base's record header. */
+struct ck_chunk_hdr;
+int ck_repo_base_get_hdr(struct ck_repo *r, const struct ck_id *id,
+			 unsigned depth, void **ret,
+			 struct ck_chunk_hdr *ret_hdr);
 
 int ck_repo_version_get_seq(struct ck_repo *r, const char *container,
 			    uint32_t seq, struct ck_version *ret);
