@@ -750,3 +750,78 @@ const struct ck_id *ck_push_base_for(struct ck_session *s, uint64_t space,
 {
 	return ck_session_base_for(s, space, vaddr);
 }
+
+/* The version the last component of a `parent` link's target names. */
+static int link_target_version(struct ck_repo *r, const char *container,
+			       const char *target, struct ck_version *ret)
+{
+	char t[CK_PATH_MAX + 1];
+	size_t k;
+	char *b;
+
+	if (!target || !*target || (k = strlen(target)) >= sizeof(t))
+		return -ENOENT;
+	memcpy(t, target, k + 1);
+	while (k > 1 && t[k - 1] == '/')
+		t[--k] = 0;
+	b = strrchr(t, '/');
+	b = b ? b + 1 : t;
+	if (ck_name_check(b) < 0)
+		return -ENOENT;
+	return ck_repo_version_find(r, container, b, ret);
+}
+
+int ck_push_finish(struct ck_repo *r, struct ck_session *s,
+		   const char *container, const char *link_target,
+		   const char *const *paths, size_t n,
+		   const struct ck_push_pagemap *pms, size_t npms, bool lenient)
+{
+	const char **names = NULL;
+	const char *dir = NULL;
+	size_t dlen = 0, nn = 0;
+	enum ck_chain chain = CK_CHAIN_FULL;
+	struct ck_version lv;
+	bool has_link;
+	int k, q = 0;
+
+	/* Kind: from the files beside the first pagemap, as dir_kind(). */
+	names = calloc(n ? n : 1, sizeof(*names));
+	if (!names)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && !dir; i++)
+		if (has_prefix_suffix(base_name(paths[i]), "pagemap-", ".img")) {
+			dir = paths[i];
+			dlen = (size_t)(base_name(dir) - dir);
+		}
+	for (size_t i = 0; i < n; i++) {
+		const char *p = paths[i];
+
+		if ((dir && strncmp(p, dir, dlen)) || strchr(p + dlen, '/'))
+			continue;
+		names[nn++] = p + dlen;
+	}
+	k = ck_criu_dir_kind(names, nn, NULL);
+	free(names);
+	ck_session_set_kind(s, k == CK_CRIU_DIR_PREDUMP ? CK_KIND_PREDUMP
+							 : CK_KIND_DUMP);
+
+	/* Incremental dumps: a flattened view that stands on its own. */
+	has_link = link_target_version(r, container, link_target, &lv) == 0;
+	for (size_t j = 0; j < npms; j++) {
+		q = ck_flatten_pagemap(r, s, has_link ? &lv : NULL,
+				       pms[j].path, pms[j].buf, pms[j].len,
+				       &pms[j].meta, &pms[j].pages_meta);
+		if (q == -ENOLINK || (q < 0 && lenient)) {
+			chain = CK_CHAIN_BROKEN;
+			q = 0;
+			continue;
+		}
+		if (q < 0)
+			return q;
+		if (q == 1 && chain == CK_CHAIN_FULL)
+			chain = CK_CHAIN_FLATTENED;
+		q = 0;
+	}
+	ck_session_set_chain(s, chain);
+	return 0;
+}

@@ -35,13 +35,15 @@ int ck_push_dir(struct ck_repo *r, const char *container, const char *src,
  *
  * A client that pushes over the network (ckstored's upload protocol)
  * walks and hashes the directory itself; the server owns the session.
- * These functions split ck_push_dir()'s delta-base logic between them:
- * the client computes where each page of a pages file lives
- * (ck_push_placement()), the server loads the parent version's pages
- * into the session (ck_push_parent_find(), ck_push_parent_load()) and
- * asks for the base at a client-supplied address (ck_push_base_for()).
- * The address-space IDs agree because both sides derive them from the
- * pagemap's path the same way.
+ * These functions give the server what ck_push_dir() does around the
+ * files: the parent version's chunks and pages loaded into the session
+ * (ck_push_parent_find(), ck_push_parent_load()), where the pages of a
+ * pages file live (ck_push_placement(), from its pagemap's bytes, which
+ * the client sends whole), the delta base at an address
+ * (ck_push_base_for()), and at the end the version's kind and the
+ * flattened view of incremental dumps (ck_push_finish()). Address-space
+ * IDs agree with ck_push_dir()'s because both derive them from the
+ * pagemap's path.
  */
 
 /* Where the chunks of one pages file live: chunk i holds the page at
@@ -71,3 +73,23 @@ int ck_push_parent_load(struct ck_repo *r, struct ck_session *s,
  * freed. */
 const struct ck_id *ck_push_base_for(struct ck_session *s, uint64_t space,
 				     uint64_t vaddr);
+
+/* A pagemap of the version being built, with its bytes. */
+struct ck_push_pagemap {
+	const char *path;
+	const void *buf;
+	size_t len;
+	struct ck_file_meta meta;	/* the pagemap's */
+	struct ck_file_meta pages_meta; /* its pages file's */
+};
+
+/* Completes a remotely built session as ck_push_dir() completes its own,
+ * after every entry was added and before ck_session_commit(): the kind
+ * (dump or pre-dump) from the names of the entries @paths, and for
+ * pagemaps with PE_PARENT entries their flattened view against the
+ * version @link_target names (flatten.h). @lenient: as in
+ * struct ck_push_opts. */
+int ck_push_finish(struct ck_repo *r, struct ck_session *s,
+		   const char *container, const char *link_target,
+		   const char *const *paths, size_t n,
+		   const struct ck_push_pagemap *pms, size_t npms, bool lenient);
