@@ -41,6 +41,11 @@ int verb_restore(int argc, char **argv);
 int verb_rm(int argc, char **argv);
 int verb_stats(int argc, char **argv);
 int verb_fsck(int argc, char **argv);
+int verb_gc(int argc, char **argv);
+int verb_policy(int argc, char **argv);
+int verb_pin(int argc, char **argv);
+int verb_unpin(int argc, char **argv);
+extern bool arg_gc_dry_run;
 
 /* Parses the options every verb accepts (--json, --progress, --help)
  * plus @extra (getopt_long style, may be NULL). Returns the getopt

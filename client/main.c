@@ -14,7 +14,8 @@
 
 const struct verb ck_verbs[] = {
 	{ "init", verb_init,
-	  "[--chunk-size BYTES] [--zstd-level N] [--no-deltas]",
+	  "[--chunk-size BYTES] [--zstd-level N] [--no-deltas]\n"
+	  "       [--group-size VG]",
 	  "create a repository" },
 	{ "push", verb_push,
 	  "CONTAINER DIR... [--name NAME] [--complete|--incomplete]",
@@ -34,6 +35,15 @@ const struct verb ck_verbs[] = {
 	  "logical and stored bytes, dedup and compression ratios" },
 	{ "fsck", verb_fsck, "[--json]",
 	  "verify every chunk and reference" },
+	{ "gc", verb_gc, "[CONTAINER] [--dry-run] [--no-compact] [--json]",
+	  "apply retention, reclaim unreferenced chunks" },
+	{ "policy", verb_policy,
+	  "[CONTAINER] [--keep-groups K] [--keep-last N]\n"
+	  "       [--keep-within DUR] [--expire-incomplete DUR] [--clear]",
+	  "show or set a retention policy" },
+	{ "pin", verb_pin, "CONTAINER VERSION",
+	  "keep a version whatever the policy says" },
+	{ "unpin", verb_unpin, "CONTAINER VERSION", "undo pin" },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -12,6 +12,7 @@ int verb_init(int argc, char **argv)
 		{ "chunk-size", required_argument, NULL, 'c' },
 		{ "zstd-level", required_argument, NULL, 'z' },
 		{ "no-deltas", no_argument, NULL, 'D' },
+		{ "group-size", required_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ck_repo_settings s = CK_REPO_SETTINGS_DEFAULT;
@@ -38,6 +39,13 @@ int verb_init(int argc, char **argv)
 			break;
 		case 'D':
 			s.deltas = false;
+			break;
+		case 'g':
+			s.group_size = (uint32_t)strtoul(optarg, &end, 10);
+			if (*end || s.group_size < 1 ||
+			    s.group_size > CK_GROUP_MAX)
+				return cli_usage_error(
+					"init", "--group-size must be 1..16");
 			break;
 		case 'h':
 			return EXIT_OK;

@@ -109,7 +109,9 @@ int ck_catalog_open(const char *path, const struct ck_catalog_opts *o,
 		if (i == CK_CF_CHUNKS && o->blob_files) {
 			rocksdb_options_set_enable_blob_files(co, 1);
 			rocksdb_options_set_min_blob_size(co, 512);
-			rocksdb_options_set_blob_file_size(co, 256 << 20);
+			/* Small enough that old files (where retention makes
+			 * garbage) can be rewritten without touching new ones. */
+			rocksdb_options_set_blob_file_size(co, 16 << 20);
 			rocksdb_options_set_enable_blob_gc(co, 1);
 			rocksdb_options_set_blob_gc_age_cutoff(co, 0.5);
 			rocksdb_options_set_blob_gc_force_threshold(co, 0.5);
@@ -444,7 +446,16 @@ int ck_catalog_compact(struct ck_catalog *c, enum ck_cf cf)
 	r = catalog_result(err, "flush");
 	if (r < 0)
 		return r;
-	rocksdb_compact_range_cf(c->db, c->cf[cf], NULL, 0, NULL, 0);
+	{
+		/* Force the bottommost level too: that is where deleted
+		 * records and the blob files they point into are dropped. */
+		rocksdb_compactoptions_t *co = rocksdb_compactoptions_create();
+
+		rocksdb_compactoptions_set_bottommost_level_compaction(co, 2);
+		rocksdb_compact_range_cf_opt(c->db, c->cf[cf], co, NULL, 0,
+					     NULL, 0);
+		rocksdb_compactoptions_destroy(co);
+	}
 	return 0;
 }
 

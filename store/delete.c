@@ -172,47 +172,49 @@ static int read_counts(struct deletion *d, size_t from)
 	return 0;
 }
 
-int ck_repo_version_delete(struct ck_repo *r, const char *container,
-			   uint64_t vid, uint64_t *ret_freed)
+int ck_repo_versions_delete(struct ck_repo *r, const char *container,
+			    const uint64_t *vids, size_t nvids, bool dry_run,
+			    struct ck_delete_report *rep)
 {
 	struct deletion d = { .r = r };
-	struct ck_version v;
+	struct ck_version *vs = NULL;
 	struct ck_batch *b = NULL;
+	struct ck_idmap seen = CK_IDMAP_INIT;
 	uint8_t key[3 + 2 * CK_NAME_MAX + 4];
 	int64_t st[6] = { 0 };
-	size_t done = 0;
-	uint32_t seq = 0;
+	size_t done = 0, nv = 0;
 	int q;
 
-	if (ck_repo_read_only(r))
+	if (!dry_run && ck_repo_read_only(r))
 		return -EROFS;
 	b = ck_batch_new(r->cat);
 	if (!b)
 		return -ENOMEM;
 	pthread_mutex_lock(&r->lock);
 
-	/* Find the version by vid among the container's versions. */
-	{
-		struct ck_version *vs = NULL;
-		size_t n = 0;
-
-		q = ck_repo_versions(r, container, &vs, &n);
-		if (q < 0)
-			goto out;
-		q = -ENOENT;
-		for (size_t i = 0; i < n; i++)
-			if (vs[i].vid == vid) {
-				v = vs[i];
-				seq = v.seq;
-				q = 0;
-			}
-		free(vs);
-		if (q < 0)
-			goto out;
-	}
-	q = collect(&d, vid, b);
+	/* Every version must exist; a chunk shared by several of them drops
+	 * one count per version. */
+	q = ck_repo_versions(r, container, &vs, &nv);
 	if (q < 0)
 		goto out;
+	for (size_t k = 0; k < nvids; k++) {
+		const struct ck_version *v = NULL;
+
+		for (size_t i = 0; i < nv; i++)
+			if (vs[i].vid == vids[k])
+				v = &vs[i];
+		if (!v) {
+			q = -ENOENT;
+			goto out;
+		}
+		q = collect(&d, v->vid, b);
+		if (q < 0)
+			goto out;
+		ck_batch_delete(b, CK_CF_META, key,
+				ck_key_version(key, container, v->seq));
+		ck_batch_delete(b, CK_CF_META, key,
+				ck_key_name(key, container, v->name));
+	}
 
 	/* Evaluate deaths; a dead delta adds a decrement to its base, which
 	 * is evaluated in the next round. */
@@ -295,21 +297,36 @@ int ck_repo_version_delete(struct ck_repo *r, const char *container,
 				ck_batch_add_u64(b, CK_CF_STATS, names[i],
 						 strlen(names[i]), st[i]);
 	}
-	ck_batch_delete(b, CK_CF_META, key,
-			ck_key_version(key, container, seq));
-	ck_batch_delete(b, CK_CF_META, key,
-			ck_key_name(key, container, v.name));
+	if (rep) {
+		rep->versions = nvids;
+		rep->chunks_freed = (uint64_t)-st[0];
+		rep->bytes_freed = (uint64_t)-st[2];
+	}
+	if (dry_run)
+		goto out;
 	q = ck_catalog_write(r->cat, b, true);
 	if (q < 0)
 		goto out;
 	r->del_epoch++;
-	if (ret_freed)
-		*ret_freed = (uint64_t)-st[2];
 out:
 	pthread_mutex_unlock(&r->lock);
 	ck_batch_free(b);
 	ck_idmap_release(&d.map);
+	ck_idmap_release(&seen);
 	free(d.st);
 	free(d.idv);
+	free(vs);
+	return q;
+}
+
+int ck_repo_version_delete(struct ck_repo *r, const char *container,
+			   uint64_t vid, uint64_t *ret_freed)
+{
+	struct ck_delete_report rep = { 0 };
+	int q;
+
+	q = ck_repo_versions_delete(r, container, &vid, 1, false, &rep);
+	if (q == 0 && ret_freed)
+		*ret_freed = rep.bytes_freed;
 	return q;
 }

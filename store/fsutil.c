@@ -72,7 +72,10 @@ static int du_at(int dfd, uint64_t *acc, int depth)
 			r = -errno;
 			break;
 		}
-		*acc += (uint64_t)st.st_blocks * 512;
+		/* Apparent sizes (du -sb): RocksDB preallocates its log while
+		 * the database is open, which st_blocks would count. */
+		if (!S_ISDIR(st.st_mode))
+			*acc += (uint64_t)st.st_size;
 		if (S_ISDIR(st.st_mode)) {
 			int sub = openat(dirfd(d), de->d_name,
 					 O_RDONLY | O_DIRECTORY | O_CLOEXEC);

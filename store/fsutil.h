@@ -12,7 +12,7 @@
 int ck_mkdir_empty(const char *path);
 /* fsync()s @path (a file or directory). */
 int ck_fsync_path(const char *path);
-/* Bytes allocated on disk under @path (like du -sb of st_blocks*512). */
+/* Bytes of the files under @path (apparent sizes, like du -sb). */
 int ck_du(const char *path, uint64_t *ret);
 int ck_write_all(int fd, const void *buf, size_t n);
 int ck_pwrite_all(int fd, const void *buf, size_t n, off_t off);

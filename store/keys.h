@@ -10,6 +10,9 @@
  *   'F' vid:be64 path                  entry header (+ symlink target)
  *   'X' vid:be64 path '\0' seg:be32    chunk IDs of one file segment
  *   'f' vid:be64 path, 'x' ...          the same for the flattened view
+ *   'J' epoch:be64 session:be64 n:be32 IDs of chunks a session wrote and
+ *                                      has not committed yet (journal)
+ *   'P' container                      retention policy (JSON)
  *                                      (CRIU page files of incremental
  *                                      dumps with their parents' pages)
  * CK_CF_CHUNKS: id[16] -> chunk record (chunk.h)
@@ -34,6 +37,9 @@
 #define CK_KEY_DELTAS "meta.deltas"
 #define CK_KEY_CREATED "meta.created"
 #define CK_KEY_NEXT_VID "meta.next_vid"
+#define CK_KEY_EPOCH "meta.epoch"
+#define CK_KEY_GROUP_SIZE "meta.group_size"
+#define CK_KEY_POLICY "meta.policy"
 #define CK_KEY_VERSION_PREFIX "C"
 
 #define CK_STAT_CHUNKS "chunks"
@@ -110,4 +116,14 @@ static inline size_t ck_key_segment(uint8_t *k, unsigned view, uint64_t vid,
 	k[9 + n] = 0;
 	ck_put_be32(k + 10 + n, seg);
 	return n + 14;
+}
+
+static inline size_t ck_key_journal(uint8_t *k, uint64_t epoch,
+				    uint64_t session, uint32_t n)
+{
+	k[0] = 'J';
+	ck_put_be64(k + 1, epoch);
+	ck_put_be64(k + 9, session);
+	ck_put_be32(k + 17, n);
+	return 21;
 }

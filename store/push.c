@@ -556,6 +556,13 @@ static int push_once(struct ck_repo *r, const char *container,
 				      pls[npl].pm_len,
 				      ck_repo_settings(r)->chunk_unit,
 				      &pls[npl]);
+		if (q < 0 && w->o->lenient) {
+			/* Stored as an ordinary file, pages without bases. */
+			free(pls[npl].pm_buf);
+			memset(&pls[npl], 0, sizeof(pls[npl]));
+			q = 0;
+			continue;
+		}
 		npl++;
 		if (q < 0) {
 			set_err(w->o, it->path, q);
@@ -618,7 +625,7 @@ static int push_once(struct ck_repo *r, const char *container,
 		q = ck_flatten_pagemap(r, s, has_link_parent ? &lv : NULL,
 				       pls[j].item->path, pls[j].pm_buf,
 				       pls[j].pm_len, &pm_meta, &pg_meta);
-		if (q == -ENOLINK) {
+		if (q == -ENOLINK || (q < 0 && w->o->lenient)) {
 			chain = CK_CHAIN_BROKEN;
 			continue;
 		}
@@ -686,6 +693,10 @@ int ck_push_dir(struct ck_repo *r, const char *container, const char *src,
 	if (q < 0)
 		goto out;
 	q = validate(&w);
+	if (q < 0 && o->lenient) {
+		o->errpath[0] = 0;
+		q = 0;
+	}
 	if (q < 0)
 		goto out;
 	q = push_once(r, container, name, &w, ret);

@@ -26,6 +26,11 @@ struct ck_push_opts {
 	void *progress_ud;
 	char errpath[CK_PATH_MAX + 1]; /* out: where it failed, or "" */
 	uint64_t delta_tried, delta_used; /* out */
+	/* Store what validation refuses (an abandoned dump's truncated
+	 * images) as ordinary files: no placement, no flattened view for a
+	 * pagemap that does not parse, chain CK_CHAIN_BROKEN if one cannot
+	 * be flattened. For ckstore-fuse's incomplete versions. */
+	bool lenient;
 };
 
 int ck_push_dir(struct ck_repo *r, const char *container, const char *src,

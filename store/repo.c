@@ -132,6 +132,8 @@ int ck_repo_init(const char *path, const struct ck_repo_settings *s)
 		return -EINVAL;
 	if (s->zstd_level < 1 || s->zstd_level > 19)
 		return -EINVAL;
+	if (s->group_size < 1 || s->group_size > CK_GROUP_MAX)
+		return -EINVAL;
 
 	r = ck_mkdir_empty(path);
 	if (r < 0)
@@ -155,6 +157,7 @@ int ck_repo_init(const char *path, const struct ck_repo_settings *s)
 	batch_put_num(b, CK_KEY_CHUNK_UNIT, s->chunk_unit);
 	batch_put_num(b, CK_KEY_ZSTD_LEVEL, (uint64_t)s->zstd_level);
 	batch_put_num(b, CK_KEY_DELTAS, s->deltas);
+	batch_put_num(b, CK_KEY_GROUP_SIZE, s->group_size);
 	batch_put_num(b, CK_KEY_CREATED, (uint64_t)time(NULL));
 	batch_put_num(b, CK_KEY_NEXT_VID, 1);
 	r = ck_catalog_write(c, b, true);
@@ -306,9 +309,40 @@ int ck_repo_open(const char *path, enum ck_open_flags flags,
 	if (q < 0)
 		goto fail;
 	r->settings.deltas = v != 0;
+	q = meta_get_num(r->cat, CK_KEY_GROUP_SIZE, &v);
+	if (q == -ENOENT) {
+		v = 5;
+		q = 0;
+	}
+	if (q < 0)
+		goto fail;
+	r->settings.group_size = (uint32_t)v;
 	q = meta_get_num(r->cat, CK_KEY_NEXT_VID, &r->next_vid);
 	if (q < 0)
 		goto fail;
+	q = meta_get_num(r->cat, CK_KEY_EPOCH, &r->epoch);
+	if (q == -ENOENT) {
+		r->epoch = 0;
+		q = 0;
+	}
+	if (q < 0)
+		goto fail;
+	if (flags & CK_OPEN_WRITE) {
+		/* A new writer epoch: journals of older epochs belong to
+		 * writers that are gone. */
+		struct ck_batch *b = ck_batch_new(r->cat);
+
+		if (!b) {
+			q = -ENOMEM;
+			goto fail;
+		}
+		r->epoch++;
+		batch_put_num(b, CK_KEY_EPOCH, r->epoch);
+		q = ck_catalog_write(r->cat, b, true);
+		ck_batch_free(b);
+		if (q < 0)
+			goto fail;
+	}
 	if (r->settings.chunk_unit < 4096 ||
 	    r->settings.chunk_unit > CK_CHUNK_MAX) {
 		q = -EBADMSG;
@@ -336,6 +370,7 @@ struct ck_repo *ck_repo_free(struct ck_repo *r)
 		free(r->base_cache[i]); /* no reader is left */
 	pthread_mutex_destroy(&r->lock);
 	pthread_mutex_destroy(&r->cache_lock);
+	free(r->live);
 	free(r->path);
 	free(r);
 	return NULL;
@@ -714,6 +749,39 @@ int ck_repo_entry_chunks(struct ck_repo *r, uint64_t vid,
 		done += take;
 	}
 	return 0;
+}
+
+int ck_repo_version_pin(struct ck_repo *r, const char *container,
+			uint32_t seq, bool pinned)
+{
+	uint8_t key[2 + CK_NAME_MAX + 4];
+	struct ck_version v;
+	struct ck_batch *b = NULL;
+	char *json = NULL;
+	size_t jlen = 0;
+	int q;
+
+	if (ck_repo_read_only(r))
+		return -EROFS;
+	b = ck_batch_new(r->cat);
+	if (!b)
+		return -ENOMEM;
+	pthread_mutex_lock(&r->lock);
+	q = ck_repo_version_get_seq(r, container, seq, &v);
+	if (q < 0)
+		goto out;
+	v.pinned = pinned;
+	q = ck_version_encode(&v, &json, &jlen);
+	if (q < 0)
+		goto out;
+	ck_batch_put(b, CK_CF_META, key, ck_key_version(key, container, seq),
+		     json, jlen);
+	q = ck_catalog_write(r->cat, b, true);
+out:
+	pthread_mutex_unlock(&r->lock);
+	free(json);
+	ck_batch_free(b);
+	return q;
 }
 
 /* --- chunks ------------------------------------------------------------ */

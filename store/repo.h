@@ -64,13 +64,16 @@
 
 struct ck_repo;
 
+#define CK_GROUP_MAX 16 /* versions in a group of unchained dumps */
+
 struct ck_repo_settings {
 	uint32_t chunk_unit;	/* page-file chunk size: 4096 * 2^k */
 	int zstd_level;		/* 1..19 */
 	bool deltas;		/* store changed pages as deltas */
+	uint32_t group_size;	/* VG: dumps per version group, 1..16 */
 };
 
-#define CK_REPO_SETTINGS_DEFAULT { 4096, 3, true }
+#define CK_REPO_SETTINGS_DEFAULT { 4096, 3, true, 5 }
 
 enum ck_open_flags {
 	CK_OPEN_READ = 0,  /* read-only: works while another process holds */
@@ -99,7 +102,11 @@ struct ck_version {
 	bool complete;		/* stats-dump present, or said so */
 	enum ck_kind kind;
 	char parent[CK_NAME_MAX + 1]; /* from the `parent` link, or "" */
-	uint32_t group;		/* version group: seq of its first member */
+	uint32_t group;		/* version group: seq of its first member;
+				 * a pre-dump starts one, a dump joins its
+				 * parent link's group, a dump without a
+				 * parent link joins the previous version's
+				 * group until it holds group_size versions */
 	enum ck_chain chain;
 	bool pinned;
 	uint64_t logical_bytes; /* sum of file sizes */
@@ -197,6 +204,22 @@ int ck_repo_entry_chunks(struct ck_repo *r, uint64_t vid,
  * atomic batch. Sets *ret_freed to the chunk record bytes reclaimed. */
 int ck_repo_version_delete(struct ck_repo *r, const char *container,
 			   uint64_t vid, uint64_t *ret_freed);
+
+struct ck_delete_report {
+	uint64_t versions;
+	uint64_t chunks_freed; /* records that no remaining version needs */
+	uint64_t bytes_freed;  /* their size */
+};
+
+/* Deletes @n versions of @container together (a chunk they share is
+ * freed once none of them remains) in one atomic batch. With @dry_run
+ * nothing is written and @rep says exactly what would be freed. */
+int ck_repo_versions_delete(struct ck_repo *r, const char *container,
+			    const uint64_t *vids, size_t n, bool dry_run,
+			    struct ck_delete_report *rep);
+/* Pins (never deleted by retention) or unpins a version. */
+int ck_repo_version_pin(struct ck_repo *r, const char *container,
+			uint32_t seq, bool pinned);
 
 int ck_repo_stats(struct ck_repo *r, const char *container,
 		  struct ck_stats *ret);

@@ -28,6 +28,13 @@ struct ck_repo {
 	pthread_mutex_t lock;
 	uint64_t next_vid;  /* protected by lock */
 	uint64_t del_epoch; /* protected by lock; bumped by deletions */
+	/* Writer epoch: meta.epoch, incremented at every write open. Chunk
+	 * writes are journaled under (epoch, session) until their commit, so
+	 * gc can find what an interrupted session left (reclaim.c). */
+	uint64_t epoch;
+	uint64_t next_session; /* protected by lock */
+	uint64_t *live;	       /* ids of open sessions; protected by lock */
+	size_t nlive, live_cap;
 
 	pthread_mutex_t cache_lock;
 	struct base_entry *base_cache[CK_BASE_CACHE_SLOTS]; /* cache_lock */

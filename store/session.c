@@ -69,6 +69,20 @@ int ck_session_begin(struct ck_repo *r, const char *container,
 	strcpy(s->name, name);
 	pthread_mutex_lock(&r->lock);
 	s->epoch = r->del_epoch;
+	s->sid = ++r->next_session;
+	if (r->nlive == r->live_cap) {
+		size_t ncap = r->live_cap ? r->live_cap * 2 : 16;
+		void *nl = realloc(r->live, ncap * sizeof(*r->live));
+
+		if (!nl) {
+			pthread_mutex_unlock(&r->lock);
+			free(s);
+			return -ENOMEM;
+		}
+		r->live = nl;
+		r->live_cap = ncap;
+	}
+	r->live[r->nlive++] = s->sid;
 	pthread_mutex_unlock(&r->lock);
 	s->zbuf_cap = ck_compress_bound(CK_CHUNK_MAX) + CK_CHUNK_HDR_DELTA;
 	s->zbuf = malloc(s->zbuf_cap);
@@ -84,6 +98,14 @@ struct ck_session *ck_session_free(struct ck_session *s)
 {
 	if (!s)
 		return NULL;
+	/* An uncommitted session's journal stays for gc (reclaim.c). */
+	pthread_mutex_lock(&s->r->lock);
+	for (size_t i = 0; i < s->r->nlive; i++)
+		if (s->r->live[i] == s->sid) {
+			s->r->live[i] = s->r->live[--s->r->nlive];
+			break;
+		}
+	pthread_mutex_unlock(&s->r->lock);
 	for (size_t i = 0; i < s->n; i++)
 		free(s->files[i].ids);
 	free(s->files);
@@ -204,7 +226,7 @@ static int flush_locked(struct ck_session *s)
 	const void **keys = NULL;
 	size_t *klens = NULL, *vlens = NULL;
 	void **vals = NULL;
-	size_t n = s->npend;
+	size_t n = s->npend, nj = 0;
 	int q = 0;
 
 	if (!n)
@@ -238,6 +260,25 @@ static int flush_locked(struct ck_session *s)
 		ck_batch_put(b, CK_CF_CHUNKS, s->pend[i].id.b, CK_ID_SIZE,
 			     s->pbuf + s->pend[i].off, s->pend[i].len);
 		sl->val = ID_WRITTEN;
+		/* Reuse the keys array as the journal of what was written. */
+		keys[nj++] = s->pend[i].id.b;
+	}
+	if (nj) {
+		uint8_t jk[32];
+		uint8_t *ids = malloc(nj * CK_ID_SIZE);
+
+		if (!ids) {
+			q = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < nj; i++)
+			memcpy(ids + i * CK_ID_SIZE, keys[i], CK_ID_SIZE);
+		ck_batch_put(b, CK_CF_META, jk,
+			     ck_key_journal(jk, s->r->epoch, s->sid,
+					    s->njournal),
+			     ids, nj * CK_ID_SIZE);
+		free(ids);
+		s->njournal++;
 	}
 	q = ck_catalog_write(r->cat, b, false);
 	if (q < 0)
@@ -974,6 +1015,42 @@ static void put_list(struct ck_batch *b, const struct ck_sfile *v,
 	}
 }
 
+/*
+ * Version groups (the thesis's VG, seeds/003 section 3.4): a pre-dump
+ * starts a group and the dumps chained to it join it. Full dumps with no
+ * parent link (what runs without memory tracking produce) are grouped by
+ * count: each joins the previous version's group until that group holds
+ * group_size versions. Caller holds r->lock.
+ */
+static int assign_group(struct ck_session *s, struct ck_version *v)
+{
+	struct ck_repo *r = s->r;
+	struct ck_version pv;
+	uint32_t ps;
+	int q;
+
+	v->group = v->seq;
+	if (v->kind == CK_KIND_PREDUMP)
+		return 0;
+	if (v->parent[0]) {
+		if (ck_repo_version_seq_by_name(r, s->container, v->parent,
+						&ps) == 0 &&
+		    ck_repo_version_get_seq(r, s->container, ps, &pv) == 0)
+			v->group = pv.group;
+		return 0;
+	}
+	if (v->seq == 1)
+		return 0;
+	q = ck_repo_version_get_seq(r, s->container, v->seq - 1, &pv);
+	if (q == -ENOENT)
+		return 0; /* the previous version was deleted */
+	if (q < 0)
+		return q;
+	if (v->seq - pv.group < r->settings.group_size)
+		v->group = pv.group;
+	return 0;
+}
+
 int ck_session_commit(struct ck_session *s, struct ck_version *ret)
 {
 	struct ck_repo *r = s->r;
@@ -1026,16 +1103,9 @@ int ck_session_commit(struct ck_session *s, struct ck_version *ret)
 	v.logical_bytes = s->logical;
 	v.files = s->n;
 	classify(s, &v);
-	v.group = v.seq;
-	if (v.kind == CK_KIND_DUMP && v.parent[0]) {
-		struct ck_version pv;
-		uint32_t ps;
-
-		if (ck_repo_version_seq_by_name(r, s->container, v.parent,
-						&ps) == 0 &&
-		    ck_repo_version_get_seq(r, s->container, ps, &pv) == 0)
-			v.group = pv.group;
-	}
+	q = assign_group(s, &v);
+	if (q < 0)
+		goto out;
 
 	q = own_chunks(s, b, &v);
 	if (q < 0)
@@ -1043,6 +1113,12 @@ int ck_session_commit(struct ck_session *s, struct ck_version *ret)
 	q = add_refs(s, b);
 	if (q < 0)
 		goto out;
+	for (uint32_t j = 0; j < s->njournal; j++) {
+		uint8_t jk[32];
+
+		ck_batch_delete(b, CK_CF_META, jk,
+				ck_key_journal(jk, r->epoch, s->sid, j));
+	}
 	put_list(b, s->files, s->n, CK_VIEW_WRITTEN, v.vid);
 	put_list(b, s->flat, s->nflat, CK_VIEW_FLAT, v.vid);
 	v.chain = s->chain;

@@ -29,6 +29,8 @@ struct ck_session {
 	char container[CK_NAME_MAX + 1];
 	char name[CK_NAME_MAX + 1];
 	uint64_t epoch; /* r->del_epoch when the session began */
+	uint64_t sid;	/* session id within the writer epoch */
+	uint32_t njournal; /* journal records written */
 	bool committed;
 	bool complete_set, complete;
 

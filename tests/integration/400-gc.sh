@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Retention by version groups and reclamation: groups as the thesis makes
+# them, the default policy (newest 3 groups), keep-last, pins, incomplete
+# versions expiring, --dry-run saying exactly what a run then does, and
+# the repository shrinking on disk.
+. "$(dirname "$0")/lib.sh"
+MKCHAIN=${MKCHAIN:?set MKCHAIN}
+s=churn-direct; [ -d "$CK_DATA_DIR/$s" ] || s=pyweb-direct
+src=$(series $s)
+R=$T/repo
+ck --repo "$R" init --group-size 3 2>/dev/null
+
+# Full dumps without parent links: groups of 3 by count.
+ck -q --repo "$R" push full "$src"/v*
+groups=$(ck --repo "$R" versions full --json | json '" ".join(str(v["group"]) for v in d)')
+case $s in
+  churn-direct) want="1 1 1 4 4 4 7 7 7 10" ;;
+  *) want="1 1 1 4 4 4 7 7" ;;
+esac
+[ "$groups" = "$want" ] || fail "groups '$groups', expected '$want'"
+
+# An incremental chain with a pre-dump: one group for the whole chain.
+"$MKCHAIN" --predump-first "$T/chain" "$src/v01" "$src/v02" "$src/v03" >/dev/null
+ck -q --repo "$R" push inc "$T/chain"/v*
+[ "$(ck --repo "$R" versions inc --json | json 'set(v["group"] for v in d) == {1} and d[0]["kind"] == "pre-dump"')" = True ] \
+  || fail "chain group"
+
+# Default policy: keep the newest 3 groups. dry-run says what goes...
+ck --repo "$R" policy full | grep -q "keep-groups 3" || fail "default policy"
+ck --repo "$R" gc full --dry-run --json >"$T/dry.json"
+[ "$(json '[v["name"] for v in d["versions"]]' <"$T/dry.json")" = "['v01', 'v02', 'v03']" ] \
+  || fail "dry run: $(json 'd["versions"]' <"$T/dry.json")"
+[ "$(ck --repo "$R" versions full --json | json 'len(d)')" -eq $(ls -d "$src"/v* | wc -l) ] || fail "dry run deleted"
+before=$(du -sb "$R" | cut -f1)
+# ...and the real run does exactly that, freeing the bytes it announced.
+ck --repo "$R" gc full --json >"$T/run.json"
+[ "$(json '[v["name"] for v in d["versions"]]' <"$T/run.json")" = "['v01', 'v02', 'v03']" ] || fail "gc run"
+[ "$(json 'd["bytes_freed"]' <"$T/run.json")" = "$(json 'd["bytes_freed"]' <"$T/dry.json")" ] || fail "freed bytes differ from dry run"
+[ "$(json 'd["bytes_freed"] > 0' <"$T/run.json")" = True ] || fail "nothing freed"
+after=$(du -sb "$R" | cut -f1)
+[ "$after" -lt "$before" ] || fail "repository did not shrink ($before -> $after)"
+ck -q --repo "$R" fsck
+for v in $(ck --repo "$R" versions full --json | json '" ".join(v["name"] for v in d)'); do
+  ck -q --repo "$R" restore full --version "$v" "$T/o"; same_tree "$src/$v" "$T/o"; rm -rf "$T/o"
+done
+# the other container was not touched
+[ "$(ck --repo "$R" versions inc --json | json 'len(d)')" -eq 3 ] || fail "gc full touched inc"
+
+# keep-last and pins
+ck -q --repo "$R" pin full v04
+ck -q --repo "$R" policy full --keep-groups 0 --keep-last 2
+ck -q --repo "$R" gc full
+names=$(ck --repo "$R" versions full --json | json '" ".join(v["name"] for v in d)')
+last2=$(ls "$src" | grep '^v' | tail -2 | tr '\n' ' ' | sed 's/ $//')
+[ "$names" = "v04 $last2" ] || fail "keep-last/pin kept '$names'"
+ck --repo "$R" versions full --json | json 'd[0]["pinned"]' | grep -q True || fail "pinned flag"
+ck -q --repo "$R" unpin full v04
+ck -q --repo "$R" gc full
+[ "$(ck --repo "$R" versions full --json | json '" ".join(v["name"] for v in d)')" = "$last2" ] || fail "unpin"
+ck -q --repo "$R" policy full --clear
+ck --repo "$R" policy full | grep -q "repository default" || fail "policy clear"
+
+# incomplete versions expire
+mkdir "$T/partial"; cp "$src/v01/"*.img "$T/partial/"
+ck -q --repo "$R" push inc "$T/partial"
+ck -q --repo "$R" policy inc --expire-incomplete 1s
+sleep 2
+ck --repo "$R" gc inc --json >"$T/inc.json"
+[ "$(json '[v["name"] for v in d["versions"]]' <"$T/inc.json")" = "['partial']" ] || fail "incomplete not expired"
+ck -q --repo "$R" fsck
+expect_fail 2 ck --repo "$R" policy inc --keep-within 5y
+echo "retention and reclamation as the policy says"

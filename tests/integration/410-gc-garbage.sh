@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Chunks written by pushes that never committed (killed) are garbage: fsck
+# reports them as reclaimable, the next gc removes them, and nothing a
+# version needs is touched.
+. "$(dirname "$0")/lib.sh"
+s=churn-direct; [ -d "$CK_DATA_DIR/$s" ] || s=pyweb-direct
+src=$(series $s)
+R=$T/repo
+ck --repo "$R" init 2>/dev/null
+ck -q --repo "$R" push c "$src/v01"
+found=0
+for delay in 0.3 0.5 0.8 1.2; do
+  "$CKSTORE" -q --repo "$R" push c "$src"/v0[2-9] 2>/dev/null &
+  pid=$!
+  sleep $delay
+  kill -9 $pid 2>/dev/null || true
+  wait $pid 2>/dev/null || true
+  ck --repo "$R" fsck --json >"$T/f.json" || fail "fsck after kill"
+  g=$(json 'd["garbage_chunks"]' <"$T/f.json")
+  [ "$g" -gt 0 ] && found=1
+  ck --repo "$R" gc --json >"$T/gc.json"
+  [ "$(json 'd["garbage_chunks"]' <"$T/gc.json")" -eq "$g" ] || fail "gc swept $(json 'd["garbage_chunks"]' <"$T/gc.json") of $g garbage chunks"
+  ck --repo "$R" fsck --json >"$T/f.json" || fail "fsck after gc"
+  [ "$(json 'd["garbage_chunks"]' <"$T/f.json")" -eq 0 ] || fail "garbage left after gc"
+  for v in $(ck --repo "$R" versions c --json | json '" ".join(v["name"] for v in d)'); do
+    ck -q --repo "$R" restore c --version "$v" "$T/o"; same_tree "$src/$v" "$T/o"; rm -rf "$T/o"
+  done
+  for v in $(ck --repo "$R" versions c --json | json '" ".join(v["name"] for v in d[1:])'); do
+    ck -q --repo "$R" rm c "$v"
+  done
+done
+[ $found -eq 1 ] || fail "no kill left garbage to sweep"
+echo "garbage of killed pushes reported by fsck and swept by gc"
