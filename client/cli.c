@@ -13,6 +13,9 @@
 #include "log.h"
 
 const char *arg_repo;
+const char *arg_server;
+const char *arg_token;
+const char *arg_cacert;
 int arg_progress = -1;
 bool arg_json;
 bool arg_quiet;

@@ -21,6 +21,9 @@
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 extern const char *arg_repo;
+extern const char *arg_server; /* --server URL: the verbs go to ckstored */
+extern const char *arg_token;
+extern const char *arg_cacert;
 extern int arg_progress; /* -1 auto (stderr is a tty), 0 off, 1 on */
 extern bool arg_json;
 extern bool arg_quiet;

@@ -49,7 +49,8 @@ const struct verb ck_verbs[] = {
 
 static void help(void)
 {
-	printf("usage: ckstore [--repo DIR] [-q] COMMAND [ARGS]\n\n"
+	printf("usage: ckstore [--repo DIR | --server URL [--token T]] [-q] "
+	       "COMMAND [ARGS]\n\n"
 	       "A checkpoint repository for CRIU image directories.\n\n"
 	       "Commands:\n");
 	for (const struct verb *v = ck_verbs; v->name; v++)
@@ -57,6 +58,11 @@ static void help(void)
 	printf("\nOptions:\n"
 	       "  --repo DIR   repository directory (env CKSTORE_REPO,\n"
 	       "               default /var/lib/ckstore)\n"
+	       "  --server URL work against ckstored at URL instead (env\n"
+	       "               CKSTORE_SERVER; every command but init)\n"
+	       "  --token T    bearer token for the server (env CKSTORE_TOKEN)\n"
+	       "  --cacert F   CA certificate for an https server (env\n"
+	       "               CKSTORE_CACERT)\n"
 	       "  -q, --quiet  only errors on stderr\n"
 	       "  --version    print the version\n"
 	       "  --help       this text; 'ckstore COMMAND --help' for one\n"
@@ -67,23 +73,41 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "repo", required_argument, NULL, 'r' },
+		{ "server", required_argument, NULL, 'S' },
+		{ "token", required_argument, NULL, 'T' },
+		{ "cacert", required_argument, NULL, 'A' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct verb *v = NULL;
+	bool repo_flag = false, server_flag = false;
 	int c, r;
 
 	ck_log_set_prefix("ckstore");
 	arg_repo = getenv("CKSTORE_REPO");
 	if (!arg_repo || !*arg_repo)
 		arg_repo = "/var/lib/ckstore";
+	arg_server = getenv("CKSTORE_SERVER");
+	arg_token = getenv("CKSTORE_TOKEN");
+	arg_cacert = getenv("CKSTORE_CACERT");
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			arg_repo = optarg;
+			repo_flag = true;
+			break;
+		case 'S':
+			arg_server = optarg;
+			server_flag = true;
+			break;
+		case 'T':
+			arg_token = optarg;
+			break;
+		case 'A':
+			arg_cacert = optarg;
 			break;
 		case 'q':
 			arg_quiet = true;
@@ -103,6 +127,14 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (repo_flag && server_flag) {
+		fprintf(stderr, "ckstore: --repo and --server exclude each "
+				"other; try 'ckstore --help'\n");
+		return EXIT_USAGE;
+	}
+	/* An explicit --repo wins over CKSTORE_SERVER. */
+	if (repo_flag || (arg_server && !*arg_server))
+		arg_server = NULL;
 	if (optind >= argc) {
 		fprintf(stderr,
 			"ckstore: missing command; try 'ckstore --help'\n");

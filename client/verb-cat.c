@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "extract.h"
+#include "remote-cli.h"
 
 int verb_cat(int argc, char **argv)
 {
@@ -23,6 +24,8 @@ int verb_cat(int argc, char **argv)
 	ctr = argv[optind];
 	spec = argv[optind + 1];
 	path = argv[optind + 2];
+	if (arg_server)
+		return remote_cat(ctr, spec, path);
 	r = cli_open(false, NULL);
 	if (!r)
 		return EXIT_FAIL;

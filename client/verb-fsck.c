@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "fsck.h"
+#include "remote-cli.h"
 
 /* fsck's exit code: problem classes (fsck.h) shifted past 1 and 2, so
  * that 1 still means "fsck itself failed" and 2 "usage". */
@@ -45,6 +46,8 @@ int verb_fsck(int argc, char **argv)
 	if (argc != optind)
 		return cli_usage_error("fsck", "unexpected argument '%s'",
 				       argv[optind]);
+	if (arg_server)
+		return remote_fsck();
 	r = cli_open(false, NULL);
 	if (!r)
 		return EXIT_FAIL;

@@ -56,6 +56,10 @@ int verb_init(int argc, char **argv)
 	if (optind != argc)
 		return cli_usage_error("init", "unexpected argument '%s'",
 				       argv[optind]);
+	if (arg_server)
+		return cli_usage_error("init",
+				       "init creates a local repository; run it "
+				       "where ckstored runs (without --server)");
 	q = ck_repo_init(arg_repo, &s);
 	if (q == -EEXIST)
 		return cli_fail(q,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "remote-cli.h"
 
 static int ls_containers(struct ck_repo *r)
 {
@@ -134,6 +135,8 @@ int verb_ls(int argc, char **argv)
 		return c == 'h' ? EXIT_OK : EXIT_USAGE;
 	if (argc - optind > 2)
 		return cli_usage_error("ls", "too many arguments");
+	if (arg_server)
+		return remote_ls(argc - optind, argv + optind);
 	r = cli_open(false, NULL);
 	if (!r)
 		return EXIT_FAIL;

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "push.h"
+#include "remote-cli.h"
 
 static int report(const char *ctr, const struct ck_version *v, uint64_t t0)
 {
@@ -80,6 +81,9 @@ int verb_push(int argc, char **argv)
 	if (po.name && ck_name_check(po.name) < 0)
 		return cli_usage_error("push", "invalid version name '%s'",
 				       po.name);
+	if (arg_server)
+		return remote_push(ctr, argc - optind - 1, argv + optind + 1,
+				   po.name, po.complete);
 	r = cli_open(true, "ckstore push");
 	if (!r)
 		return EXIT_FAIL;

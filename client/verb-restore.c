@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "extract.h"
+#include "remote-cli.h"
 
 int verb_restore(int argc, char **argv)
 {
@@ -46,6 +47,8 @@ int verb_restore(int argc, char **argv)
 				       "expected CONTAINER and DEST arguments");
 	ctr = argv[optind];
 	dest = argv[optind + 1];
+	if (arg_server)
+		return remote_restore(ctr, spec, dest, ro.flatten);
 	r = cli_open(false, NULL);
 	if (!r)
 		return EXIT_FAIL;

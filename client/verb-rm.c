@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "remote-cli.h"
 
 int verb_rm(int argc, char **argv)
 {
@@ -18,6 +19,8 @@ int verb_rm(int argc, char **argv)
 	if (argc - optind != 2)
 		return cli_usage_error("rm",
 				       "expected CONTAINER and VERSION arguments");
+	if (arg_server)
+		return remote_rm(argv[optind], argv[optind + 1]);
 	r = cli_open(true, "ckstore rm");
 	if (!r)
 		return EXIT_FAIL;

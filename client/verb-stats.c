@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "remote-cli.h"
 
 static double ratio(uint64_t a, uint64_t b)
 {
@@ -25,6 +26,8 @@ int verb_stats(int argc, char **argv)
 		return cli_usage_error("stats", "too many arguments");
 	if (argc - optind == 1)
 		ctr = argv[optind];
+	if (arg_server)
+		return remote_stats(ctr);
 	r = cli_open(false, NULL);
 	if (!r)
 		return EXIT_FAIL;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "remote-cli.h"
 
 int verb_versions(int argc, char **argv)
 {
@@ -18,6 +19,8 @@ int verb_versions(int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage_error("versions",
 				       "expected one CONTAINER argument");
+	if (arg_server)
+		return remote_versions(argv[optind]);
 	r = cli_open(false, NULL);
 	if (!r)
 		return EXIT_FAIL;

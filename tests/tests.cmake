@@ -29,7 +29,7 @@ foreach(script ${CK_INTEGRATION_TESTS})
     SKIP_RETURN_CODE 77
     FIXTURES_REQUIRED testdata
     TIMEOUT 900
-    ENVIRONMENT "CKSTORE=$<TARGET_FILE:ckstore>;CK_TESTTOOL=$<TARGET_FILE:ck-testtool>;MKCHAIN=$<TARGET_FILE:mkchain>;CK_DATA_DIR=${CMAKE_BINARY_DIR}/testdata;CK_SRC=${CMAKE_SOURCE_DIR}")
+    ENVIRONMENT "CKSTORE=$<TARGET_FILE:ckstore>;CKSTORED=$<TARGET_FILE:ckstored>;CK_TESTTOOL=$<TARGET_FILE:ck-testtool>;MKCHAIN=$<TARGET_FILE:mkchain>;CK_DATA_DIR=${CMAKE_BINARY_DIR}/testdata;CK_SRC=${CMAKE_SOURCE_DIR}")
 endforeach()
 
 # tests/fuzz: libFuzzer binaries with CKSTORE_FUZZ=ON (clang), else a
