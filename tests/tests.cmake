@@ -49,3 +49,13 @@ foreach(f criu)
   target_include_directories(fuzz-${f} PRIVATE store)
   target_link_libraries(fuzz-${f} PRIVATE ck_warnings)
 endforeach()
+
+# ckstore-fuse (3xx): the mount and a writer that behaves like CRIU.
+add_executable(criu-writer tests/tools/criu-writer.c)
+target_link_libraries(criu-writer PRIVATE ck_warnings)
+foreach(script ${CK_INTEGRATION_TESTS})
+  get_filename_component(name ${script} NAME_WE)
+  set_property(TEST integration/${name} APPEND PROPERTY ENVIRONMENT
+    "CKSTORE_FUSE=$<TARGET_FILE:ckstore-fuse>"
+    "CRIU_WRITER=$<TARGET_FILE:criu-writer>")
+endforeach()
