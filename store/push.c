@@ -478,6 +478,14 @@ static struct ck_file_meta item_meta(const struct item *it)
 	return m;
 }
 
+/* item_meta(), then the caller's override (ck_push_opts.meta). */
+static int entry_meta(struct walk *w, const struct item *it,
+		      struct ck_file_meta *m)
+{
+	*m = item_meta(it);
+	return w->o->meta ? w->o->meta(w->o->meta_ud, it->path, m) : 0;
+}
+
 /* The version a `parent` link names, if it is one of this container. */
 static int link_parent(struct ck_repo *r, const char *container,
 		       struct walk *w, struct ck_version *ret)
@@ -572,8 +580,13 @@ static int push_once(struct ck_repo *r, const char *container,
 
 	for (size_t i = 0; i < w->n; i++) {
 		const struct item *it = &w->v[i];
-		struct ck_file_meta m = item_meta(it);
+		struct ck_file_meta m;
 
+		q = entry_meta(w, it, &m);
+		if (q < 0) {
+			set_err(w->o, it->path, q);
+			goto out;
+		}
 		if (S_ISDIR(it->st.st_mode)) {
 			q = ck_session_add_dir(s, it->path, &m);
 		} else if (S_ISLNK(it->st.st_mode)) {
@@ -619,9 +632,17 @@ static int push_once(struct ck_repo *r, const char *container,
 	/* Incremental dumps: a flattened view that stands on its own. */
 	for (size_t j = 0; j < npl; j++) {
 		const struct item *pg = find_item(w, pls[j].pages_path);
-		struct ck_file_meta pm_meta = item_meta(pls[j].item);
-		struct ck_file_meta pg_meta = pg ? item_meta(pg) : pm_meta;
+		struct ck_file_meta pm_meta, pg_meta;
 
+		q = entry_meta(w, pls[j].item, &pm_meta);
+		if (q == 0 && pg)
+			q = entry_meta(w, pg, &pg_meta);
+		else
+			pg_meta = pm_meta;
+		if (q < 0) {
+			set_err(w->o, pls[j].item->path, q);
+			goto out;
+		}
 		q = ck_flatten_pagemap(r, s, has_link_parent ? &lv : NULL,
 				       pls[j].item->path, pls[j].pm_buf,
 				       pls[j].pm_len, &pm_meta, &pg_meta);

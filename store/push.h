@@ -31,6 +31,13 @@ struct ck_push_opts {
 	 * pagemap that does not parse, chain CK_CHAIN_BROKEN if one cannot
 	 * be flattened. For ckstore-fuse's incomplete versions. */
 	bool lenient;
+	/* When not NULL, called for every entry with the metadata the file
+	 * system gives (@m) before it is stored; it may change it. Archive
+	 * import (ckarchive.h) keeps the owners, modes and mtimes of the
+	 * archive's members rather than those of its staging copy. A
+	 * negative return aborts the push with that error. */
+	int (*meta)(void *ud, const char *path, struct ck_file_meta *m);
+	void *meta_ud;
 };
 
 int ck_push_dir(struct ck_repo *r, const char *container, const char *src,
