@@ -1158,6 +1158,14 @@ static int h_upload_file(struct ck_routes *rt, struct rq *q,
 	if (body_of(req, inl ? rt->cfg->max_body : rt->cfg->max_manifest,
 		    &body, &len, &tofree))
 		return 0;
+	if (len > (inl ? rt->cfg->max_body : rt->cfg->max_manifest)) {
+		free(tofree);
+		return ck_http_respond_error(req, 413, "too_large",
+					     "%s of %zu bytes is over %s",
+					     inl ? "an inline file" : "a manifest",
+					     len,
+					     inl ? "max_body" : "max_manifest");
+	}
 	up = acquire(rt, q, req);
 	if (!up) {
 		free(tofree);

@@ -717,12 +717,14 @@ int ck_upload_chunks(struct ck_upload *up, const void *body, size_t len,
 				       "manifest of this upload",
 				       ck_id_to_hex(&id, hex));
 		}
-		if (clen != WANT_LEN(v))
+		if (clen != WANT_LEN(v)) {
+			ck_metrics_add(up->u->m, CK_M_CHUNKS_REJECTED, 1);
 			return set_err(err, cap, -EILSEQ,
 				       "chunk %s has %" PRIu32
 				       " bytes, its manifest place needs %" PRIu32,
 				       ck_id_to_hex(&id, hex), clen,
 				       WANT_LEN(v));
+		}
 		if (WANT_BASE(v))
 			base = &up->bases[WANT_BASE(v) - 1];
 		q = ck_session_put_chunk(up->s, &id, p + off, clen, base);
