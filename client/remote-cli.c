@@ -657,3 +657,189 @@ int remote_fsck(void)
 	json_decref(o);
 	return mask ? FSCK_EXIT(mask) : EXIT_OK;
 }
+
+int remote_gc(const char *ctr, bool dry_run, bool compact)
+{
+	struct ck_remote *rm = connect_remote();
+	char *text = NULL, *body;
+	char a[32], b[32], c1[32], d[32];
+	json_t *o, *v, *req;
+	size_t i;
+	int q;
+
+	if (!rm)
+		return EXIT_FAIL;
+	req = json_pack("{s:s?, s:b, s:b}", "container", ctr, "dry_run",
+			dry_run, "compact", compact);
+	body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	if (!body) {
+		ck_remote_free(rm);
+		return cli_fail(-ENOMEM, "gc");
+	}
+	q = ck_remote_post_json(rm, "/v1/gc", body, &text);
+	free(body);
+	if (q == -ENOENT && ctr) {
+		ck_remote_free(rm);
+		fprintf(stderr, "ckstore: error: no container '%s'\n", ctr);
+		return EXIT_FAIL;
+	}
+	if (q < 0) {
+		q = fail(rm, q, "gc failed (what it did so far is consistent; "
+				"run it again)");
+		ck_remote_free(rm);
+		return q;
+	}
+	ck_remote_free(rm);
+	o = json_loads(text, 0, NULL);
+	free(text);
+	if (!o) {
+		fprintf(stderr, "ckstore: error: malformed gc answer\n");
+		return EXIT_FAIL;
+	}
+	if (arg_json) {
+		json_t *list = json_array();
+
+		json_array_foreach(json_object_get(o, "versions"), i, v)
+		{
+			struct ck_version cv;
+			json_t *j;
+
+			if (ck_remote_version_json(v, &cv) < 0)
+				continue;
+			j = cli_version_json(&cv);
+			json_object_set_new(j, "container",
+					    json_string(cv.container));
+			json_array_append_new(list, j);
+		}
+		json_object_set_new(o, "versions", list);
+		return cli_json_print(o) < 0 ? EXIT_FAIL : EXIT_OK;
+	}
+	json_array_foreach(json_object_get(o, "versions"), i, v)
+	{
+		struct ck_version cv;
+		char t[64];
+
+		if (ck_remote_version_json(v, &cv) < 0)
+			continue;
+		printf("%s %s #%u %s (%s, created %s)\n",
+		       dry_run ? "would delete" : "deleting", cv.container,
+		       cv.seq, cv.name, cv.complete ? "complete" : "incomplete",
+		       cli_time(cv.created_ns, t, sizeof(t)));
+	}
+#define U(k) ((uint64_t)json_integer_value(json_object_get(o, k)))
+	printf("%s %" PRIu64 " versions: %" PRIu64 " chunks, %s; garbage from "
+	       "interrupted writes: %" PRIu64 " chunks, %s\n",
+	       dry_run ? "would delete" : "deleted", U("versions_deleted"),
+	       U("chunks_freed"), cli_size(U("bytes_freed"), a, sizeof(a)),
+	       U("garbage_chunks"), cli_size(U("garbage_bytes"), b, sizeof(b)));
+	if (!dry_run)
+		printf("repository on disk: %s -> %s\n",
+		       cli_size(U("disk_before"), c1, sizeof(c1)),
+		       cli_size(U("disk_after"), d, sizeof(d)));
+#undef U
+	json_decref(o);
+	return EXIT_OK;
+}
+
+int remote_policy(const char *ctr, bool set, bool clear, long long groups,
+		  long long last, long long within, long long incomplete)
+{
+	struct ck_http_req hq = { .path = NULL, .ctype = "application/json" };
+	char c[3 * CK_NAME_MAX + 1], path[4 * CK_NAME_MAX];
+	struct ck_remote *rm = connect_remote();
+	json_t *o = NULL, *req = NULL;
+	char *body = NULL;
+	int q;
+
+	if (!rm)
+		return EXIT_FAIL;
+	if (ctr) {
+		if (ck_http_escape(ctr, false, c, sizeof(c)) < 0) {
+			ck_remote_free(rm);
+			return cli_fail(-EINVAL, "bad container name");
+		}
+		snprintf(path, sizeof(path), "/v1/containers/%s/policy", c);
+	} else {
+		snprintf(path, sizeof(path), "/v1/policy");
+	}
+	hq.path = path;
+	hq.method = set ? "PUT" : clear ? "DELETE" : "GET";
+	if (set) {
+		req = json_object();
+		if (groups >= 0)
+			json_object_set_new(req, "keep_groups",
+					    json_integer(groups));
+		if (last >= 0)
+			json_object_set_new(req, "keep_last",
+					    json_integer(last));
+		if (within >= 0)
+			json_object_set_new(req, "keep_within",
+					    json_integer(within));
+		if (incomplete >= 0)
+			json_object_set_new(req, "expire_incomplete",
+					    json_integer(incomplete));
+		body = json_dumps(req, JSON_COMPACT);
+		json_decref(req);
+		if (!body) {
+			ck_remote_free(rm);
+			return cli_fail(-ENOMEM, "policy");
+		}
+		hq.body = body;
+		hq.len = strlen(body);
+	}
+	q = ck_remote_call(rm, &hq, (void **)&o);
+	free(body);
+	if (q < 0) {
+		q = fail(rm, q, "cannot %s the retention policy",
+			 set || clear ? "set" : "read");
+		ck_remote_free(rm);
+		return q;
+	}
+	ck_remote_free(rm);
+	if (arg_json)
+		return cli_json_print(o) < 0 ? EXIT_FAIL : EXIT_OK;
+	printf("%s%s: keep-groups %lld, keep-last %lld, keep-within %llds, "
+	       "expire-incomplete %llds\n",
+	       ctr ? ctr : "repository default",
+	       ctr && !json_is_true(json_object_get(o, "own"))
+		       ? " (repository default)"
+		       : "",
+	       (long long)json_integer_value(json_object_get(o, "keep_groups")),
+	       (long long)json_integer_value(json_object_get(o, "keep_last")),
+	       (long long)json_integer_value(json_object_get(o, "keep_within")),
+	       (long long)json_integer_value(
+		       json_object_get(o, "expire_incomplete")));
+	json_decref(o);
+	return EXIT_OK;
+}
+
+int remote_pin(const char *ctr, const char *spec, bool pinned)
+{
+	struct ck_http_req hq = { .method = pinned ? "POST" : "DELETE" };
+	struct ck_remote *rm = connect_remote();
+	char path[8 * CK_NAME_MAX];
+	struct ck_version v;
+	int q, ret;
+
+	if (!rm)
+		return EXIT_FAIL;
+	ret = find(rm, ctr, spec, &v);
+	if (ret != EXIT_OK) {
+		ck_remote_free(rm);
+		return ret;
+	}
+	q = ck_remote_version_path(&v, "/pin", path, sizeof(path));
+	hq.path = path;
+	if (q == 0)
+		q = ck_remote_call(rm, &hq, NULL);
+	if (q < 0) {
+		ret = fail(rm, q, "cannot %s '%s/%s'", pinned ? "pin" : "unpin",
+			   ctr, spec);
+	} else if (!arg_quiet) {
+		printf("%s %s #%u %s\n", pinned ? "pinned" : "unpinned", ctr,
+		       v.seq, v.name);
+	}
+	ck_remote_free(rm);
+	return ret;
+}

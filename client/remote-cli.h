@@ -21,3 +21,8 @@ int remote_restore(const char *ctr, const char *spec, const char *dest,
 int remote_rm(const char *ctr, const char *spec);
 int remote_stats(const char *ctr);
 int remote_fsck(void);
+int remote_gc(const char *ctr, bool dry_run, bool compact);
+/* @set: apply the values >= 0; @clear: back to the default. */
+int remote_policy(const char *ctr, bool set, bool clear, long long groups,
+		  long long last, long long within, long long incomplete);
+int remote_pin(const char *ctr, const char *spec, bool pinned);

@@ -794,7 +794,7 @@ int ck_remote_push_dir(struct ck_remote *rm, const char *container,
 	if (o->name) {
 		if (strlen(o->name) > CK_NAME_MAX)
 			return -EINVAL;
-		snprintf(name, sizeof(name), "%s", o->name);
+		memcpy(name, o->name, strlen(o->name) + 1);
 	} else {
 		char tmp[4096];
 		size_t n = strlen(dir);
@@ -809,7 +809,7 @@ int ck_remote_push_dir(struct ck_remote *rm, const char *container,
 		b = b ? b + 1 : tmp;
 		if (strlen(b) > CK_NAME_MAX)
 			return -EINVAL;
-		snprintf(name, sizeof(name), "%s", b);
+		memcpy(name, b, strlen(b) + 1);
 	}
 	q = ck_name_check(name);
 	if (q < 0)

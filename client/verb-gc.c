@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "gc.h"
+#include "remote-cli.h"
 
 static void on_version(void *ud, const struct ck_version *v)
 {
@@ -61,6 +62,8 @@ int verb_gc(int argc, char **argv)
 		return cli_usage_error("gc", "too many arguments");
 	if (argc - optind == 1)
 		o.container = argv[optind];
+	if (arg_server)
+		return remote_gc(o.container, o.dry_run, o.compact);
 	r = cli_open(!o.dry_run, "ckstore gc");
 	if (!r)
 		return EXIT_FAIL;
@@ -194,6 +197,8 @@ int verb_policy(int argc, char **argv)
 		return cli_usage_error("policy",
 				       "--clear takes a CONTAINER and no "
 				       "other option");
+	if (arg_server)
+		return remote_policy(ctr, set, clear, gv, lv, wv, ev);
 	r = cli_open(set || clear, "ckstore policy");
 	if (!r)
 		return EXIT_FAIL;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "remote-cli.h"
 
 static int pin(int argc, char **argv, const char *verb, bool pinned)
 {
@@ -17,6 +18,8 @@ static int pin(int argc, char **argv, const char *verb, bool pinned)
 	if (argc - optind != 2)
 		return cli_usage_error(verb,
 				       "expected CONTAINER and VERSION arguments");
+	if (arg_server)
+		return remote_pin(argv[optind], argv[optind + 1], pinned);
 	r = cli_open(true, pinned ? "ckstore pin" : "ckstore unpin");
 	if (!r)
 		return EXIT_FAIL;

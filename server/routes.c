@@ -11,6 +11,7 @@
 #include "compress.h"
 #include "extract.h"
 #include "fsck.h"
+#include "gc.h"
 #include "log.h"
 #include "routes.h"
 #include "tar.h"
@@ -573,16 +574,160 @@ static int h_fsck(struct ck_routes *rt, struct rq *q,
 			  (json_int_t)f.dropped, "problems", f.problems));
 }
 
+static void on_gc_version(void *ud, const struct ck_version *v)
+{
+	json_array_append_new(ud, version_json(v));
+}
+
 static int h_gc(struct ck_routes *rt, struct rq *q, struct ck_http_req *req)
 {
-	(void)rt;
-	(void)q;
-	return ck_http_respond_error(
-		req, 501, "not_implemented",
-		"online gc is not implemented yet; deleting a version "
-		"(DELETE /v1/containers/C/versions/V) already reclaims every "
-		"chunk only it used, and chunks of abandoned uploads are "
-		"reported by fsck as garbage until gc exists");
+	struct ck_gc_opts o = { .compact = true, .on_version = on_gc_version };
+	struct ck_gc_report rep;
+	json_t *body = NULL, *list, *v;
+	size_t len;
+	int r;
+
+	if (ck_http_body(req, &len) && len && parse_json(req, &body))
+		return 0;
+	v = json_object_get(body, "container");
+	if (v && !json_is_null(v) &&
+	    (!json_is_string(v) || ck_name_check(json_string_value(v)))) {
+		json_decref(body);
+		return ck_http_respond_error(req, 400, "bad_request",
+					     "'container' must be a container "
+					     "name or null");
+	}
+	o.container = json_is_string(v) ? json_string_value(v) : NULL;
+	o.dry_run = json_is_true(json_object_get(body, "dry_run"));
+	if (json_is_false(json_object_get(body, "compact")))
+		o.compact = false;
+	list = json_array();
+	o.ud = list;
+	r = list ? ck_gc_run(rt->r, &o, &rep) : -ENOMEM;
+	if (r == -ENOENT && o.container) {
+		r = ck_http_respond_error(req, 404, "not_found",
+					  "no container '%s'", o.container);
+		goto out;
+	}
+	if (r < 0) {
+		r = ck_http_respond_errno(req, r,
+					  "gc failed (what it did so far is "
+					  "consistent; run it again)");
+		goto out;
+	}
+	ck_log_info("gc%s (%s): %" PRIu64 " versions, %" PRIu64
+		    " garbage chunks",
+		    o.dry_run ? " dry run" : "", ck_auth_name(&q->who),
+		    rep.versions_deleted, rep.garbage_chunks);
+	r = ck_http_respond_json(
+		req, 200,
+		json_pack("{s:b, s:O, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
+			  "dry_run", o.dry_run, "versions", list,
+			  "versions_deleted", (json_int_t)rep.versions_deleted,
+			  "chunks_freed", (json_int_t)rep.chunks_freed,
+			  "bytes_freed", (json_int_t)rep.bytes_freed,
+			  "garbage_chunks", (json_int_t)rep.garbage_chunks,
+			  "garbage_bytes", (json_int_t)rep.garbage_bytes,
+			  "disk_before", (json_int_t)rep.disk_before,
+			  "disk_after", (json_int_t)rep.disk_after, "seconds",
+			  rep.seconds));
+out:
+	json_decref(list);
+	json_decref(body);
+	return r;
+}
+
+static json_t *policy_json(const char *ctr, const struct ck_policy *p,
+			   bool own)
+{
+	return json_pack("{s:s?, s:b, s:I, s:I, s:I, s:I}", "container", ctr,
+			 "own", own, "keep_groups", (json_int_t)p->keep_groups,
+			 "keep_last", (json_int_t)p->keep_last, "keep_within",
+			 (json_int_t)p->keep_within, "expire_incomplete",
+			 (json_int_t)p->expire_incomplete);
+}
+
+/* GET, PUT (fields given replace the current ones) and DELETE (back to
+ * the repository default) of a container's policy, or of the default. */
+static int h_policy(struct ck_routes *rt, struct rq *q,
+		    struct ck_http_req *req)
+{
+	const char *ctr = q->ncaps ? q->caps[0] : NULL;
+	enum ck_http_method m = ck_http_method(req);
+	struct ck_policy p;
+	bool own = false;
+	json_t *body = NULL;
+	int r;
+
+	if (m == CK_HTTP_PUT && !ctr && q->who.role < CK_ROLE_ADMIN)
+		return ck_http_respond_error(req, 403, "forbidden",
+					     "the repository's default policy "
+					     "is admin's");
+	if (m == CK_HTTP_DELETE && !ctr)
+		return ck_http_respond_error(req, 400, "bad_request",
+					     "the default policy cannot be "
+					     "cleared, only set");
+	if (m == CK_HTTP_PUT && parse_json(req, &body))
+		return 0;
+	r = ck_policy_get(rt->r, ctr, &p, &own);
+	if (r == 0 && m == CK_HTTP_PUT) {
+		static const char *const keys[4] = { "keep_groups", "keep_last",
+						     "keep_within",
+						     "expire_incomplete" };
+
+		for (int i = 0; i < 4; i++) {
+			json_t *v = json_object_get(body, keys[i]);
+			json_int_t x;
+
+			if (!v)
+				continue;
+			x = json_is_integer(v) ? json_integer_value(v) : -1;
+			if (x < 0 || (i < 2 && x > UINT32_MAX)) {
+				json_decref(body);
+				return ck_http_respond_error(
+					req, 400, "bad_request",
+					"'%s' must be a non-negative integer%s",
+					keys[i], i >= 2 ? " (seconds)" : "");
+			}
+			if (i == 0)
+				p.keep_groups = (uint32_t)x;
+			else if (i == 1)
+				p.keep_last = (uint32_t)x;
+			else if (i == 2)
+				p.keep_within = x;
+			else
+				p.expire_incomplete = x;
+		}
+		r = ck_policy_set(rt->r, ctr, &p);
+		own = ctr != NULL;
+	} else if (r == 0 && m == CK_HTTP_DELETE) {
+		r = ck_policy_clear(rt->r, ctr);
+		if (r == 0)
+			r = ck_policy_get(rt->r, ctr, &p, &own);
+	}
+	json_decref(body);
+	if (r < 0)
+		return ck_http_respond_errno(req, r,
+					     "cannot %s the retention policy",
+					     m == CK_HTTP_GET ? "read" : "set");
+	return ck_http_respond_json(req, 200, policy_json(ctr, &p, own));
+}
+
+static int h_pin(struct ck_routes *rt, struct rq *q, struct ck_http_req *req)
+{
+	bool pinned = ck_http_method(req) != CK_HTTP_DELETE;
+	struct ck_version v;
+	int r;
+
+	if (find_version(rt, q, req, &v))
+		return 0;
+	r = ck_repo_version_pin(rt->r, v.container, v.seq, pinned);
+	if (r < 0)
+		return ck_http_respond_errno(req, r, "cannot %s '%s/%s'",
+					     pinned ? "pin" : "unpin",
+					     v.container, v.name);
+	v.pinned = pinned;
+	return ck_http_respond_json(req, 200, version_json(&v));
 }
 
 /* --- containers and versions ---------------------------------------------- */
@@ -1351,10 +1496,20 @@ static const struct route routes[] = {
 	  BODY_JSON, h_fsck },
 	{ "gc", CK_HTTP_POST, "v1/gc", CK_ROLE_ADMIN, SCOPE_REPO, BODY_JSON,
 	  h_gc },
+	{ "policy", CK_HTTP_GET, "v1/policy", CK_ROLE_READ, SCOPE_REPO,
+	  BODY_NONE, h_policy },
+	{ "policy_set", CK_HTTP_PUT, "v1/policy", CK_ROLE_ADMIN, SCOPE_REPO,
+	  BODY_JSON, h_policy },
 	{ "containers", CK_HTTP_GET, "v1/containers", CK_ROLE_READ,
 	  SCOPE_NONE, BODY_NONE, h_containers },
 	{ "container_stats", CK_HTTP_GET, "v1/containers/*/stats",
 	  CK_ROLE_READ, SCOPE_CONTAINER, BODY_NONE, h_container_stats },
+	{ "container_policy", CK_HTTP_GET, "v1/containers/*/policy",
+	  CK_ROLE_READ, SCOPE_CONTAINER, BODY_NONE, h_policy },
+	{ "container_policy_set", CK_HTTP_PUT, "v1/containers/*/policy",
+	  CK_ROLE_WRITE, SCOPE_CONTAINER, BODY_JSON, h_policy },
+	{ "container_policy_clear", CK_HTTP_DELETE, "v1/containers/*/policy",
+	  CK_ROLE_WRITE, SCOPE_CONTAINER, BODY_NONE, h_policy },
 	{ "versions", CK_HTTP_GET, "v1/containers/*/versions", CK_ROLE_READ,
 	  SCOPE_CONTAINER, BODY_NONE, h_versions },
 	{ "version", CK_HTTP_GET, "v1/containers/*/versions/*", CK_ROLE_READ,
@@ -1367,6 +1522,10 @@ static const struct route routes[] = {
 	  CK_ROLE_READ, SCOPE_CONTAINER, BODY_NONE, h_file },
 	{ "tar", CK_HTTP_GET, "v1/containers/*/versions/*/tar", CK_ROLE_READ,
 	  SCOPE_CONTAINER, BODY_NONE, h_tar },
+	{ "pin", CK_HTTP_POST, "v1/containers/*/versions/*/pin",
+	  CK_ROLE_WRITE, SCOPE_CONTAINER, BODY_JSON, h_pin },
+	{ "unpin", CK_HTTP_DELETE, "v1/containers/*/versions/*/pin",
+	  CK_ROLE_WRITE, SCOPE_CONTAINER, BODY_NONE, h_pin },
 	{ "upload_begin", CK_HTTP_POST, "v1/containers/*/uploads",
 	  CK_ROLE_WRITE, SCOPE_CONTAINER, BODY_JSON, h_upload_begin },
 	{ "upload_file", CK_HTTP_PUT, "v1/uploads/*/files/**", CK_ROLE_WRITE,
@@ -1382,13 +1541,7 @@ static const struct route routes[] = {
 };
 #define NROUTES (sizeof(routes) / sizeof(*routes))
 
-static const char *const route_names[NROUTES] = {
-	"health",	  "metrics",	    "params",	      "stats",
-	"fsck",		  "gc",		    "containers",     "container_stats",
-	"versions",	  "version",	    "version_delete", "entries",
-	"file",		  "tar",	    "upload_begin",   "upload_file",
-	"upload_chunks", "upload_entries", "upload_commit",  "upload_abort",
-};
+static const char *route_names[NROUTES];
 
 static const char *method_str(enum ck_http_method m)
 {
@@ -1670,6 +1823,8 @@ int ck_routes_new(struct ck_repo *r, const struct ck_config *cfg,
 	rt->start_ns = now_ns();
 	pthread_mutex_init(&rt->auth_lock, NULL);
 	rt->auth = ck_auth_ref(auth);
+	for (size_t i = 0; i < NROUTES; i++)
+		route_names[i] = routes[i].name;
 	rt->m = ck_metrics_new(route_names, NROUTES);
 	if (!rt->m) {
 		ck_routes_free(rt);
