@@ -349,8 +349,10 @@ int main(int argc, char **argv)
 	/* Idle workers stay: no thread churn under a steady load. */
 	fuse_loop_cfg_set_max_threads(cfg, arg_threads);
 	fuse_loop_cfg_set_idle_threads(cfg, arg_threads);
+	/* >0: the number of the signal (SIGTERM, SIGINT, SIGHUP) that
+	 * ended the loop, a clean end like fusermount3 -u. */
 	r = fuse_session_loop_mt(se, cfg);
-	ret = r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	ret = r >= 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 out:
 	if (se && mounted)
 		fuse_session_unmount(se);

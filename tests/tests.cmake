@@ -53,9 +53,12 @@ endforeach()
 # ckstore-fuse (3xx): the mount and a writer that behaves like CRIU.
 add_executable(criu-writer tests/tools/criu-writer.c)
 target_link_libraries(criu-writer PRIVATE ck_warnings)
+add_executable(criu-reader tests/tools/criu-reader.c)
+target_link_libraries(criu-reader PRIVATE ckcore)
 foreach(script ${CK_INTEGRATION_TESTS})
   get_filename_component(name ${script} NAME_WE)
   set_property(TEST integration/${name} APPEND PROPERTY ENVIRONMENT
     "CKSTORE_FUSE=$<TARGET_FILE:ckstore-fuse>"
-    "CRIU_WRITER=$<TARGET_FILE:criu-writer>")
+    "CRIU_WRITER=$<TARGET_FILE:criu-writer>"
+    "CRIU_READER=$<TARGET_FILE:criu-reader>")
 endforeach()
