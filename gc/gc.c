@@ -187,7 +187,7 @@ static int gc_container(struct ck_repo *r, const char *ctr,
 	struct ck_policy p;
 	struct timespec ts;
 	unsigned *keep = NULL;
-	uint64_t *vids = NULL;
+	struct ck_version *vids = NULL;
 	size_t n = 0, nd = 0;
 	int q;
 
@@ -210,7 +210,7 @@ static int gc_container(struct ck_repo *r, const char *ctr,
 			  (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, keep);
 	for (size_t i = 0; i < n; i++)
 		if (!keep[i]) {
-			vids[nd++] = vs[i].vid;
+			vids[nd++] = vs[i];
 			if (o->on_version)
 				o->on_version(o->ud, &vs[i]);
 		}

@@ -173,17 +173,15 @@ static int read_counts(struct deletion *d, size_t from)
 }
 
 int ck_repo_versions_delete(struct ck_repo *r, const char *container,
-			    const uint64_t *vids, size_t nvids, bool dry_run,
-			    struct ck_delete_report *rep)
+			    const struct ck_version *vs, size_t nvids,
+			    bool dry_run, struct ck_delete_report *rep)
 {
 	struct deletion d = { .r = r };
-	struct ck_version *vs = NULL;
 	struct ck_batch *b = NULL;
-	struct ck_idmap seen = CK_IDMAP_INIT;
 	uint8_t key[3 + 2 * CK_NAME_MAX + 4];
 	int64_t st[6] = { 0 };
-	size_t done = 0, nv = 0;
-	int q;
+	size_t done = 0;
+	int q = 0;
 
 	if (!dry_run && ck_repo_read_only(r))
 		return -EROFS;
@@ -192,21 +190,18 @@ int ck_repo_versions_delete(struct ck_repo *r, const char *container,
 		return -ENOMEM;
 	pthread_mutex_lock(&r->lock);
 
-	/* Every version must exist; a chunk shared by several of them drops
-	 * one count per version. */
-	q = ck_repo_versions(r, container, &vs, &nv);
-	if (q < 0)
-		goto out;
+	/* Every version must still exist (looked up by its key, under the
+	 * lock); a chunk shared by several of them drops one count per
+	 * version. */
 	for (size_t k = 0; k < nvids; k++) {
-		const struct ck_version *v = NULL;
+		const struct ck_version *v = &vs[k];
+		struct ck_version cur;
 
-		for (size_t i = 0; i < nv; i++)
-			if (vs[i].vid == vids[k])
-				v = &vs[i];
-		if (!v) {
+		q = ck_repo_version_get_seq(r, container, v->seq, &cur);
+		if (q == 0 && cur.vid != v->vid)
 			q = -ENOENT;
+		if (q < 0)
 			goto out;
-		}
 		q = collect(&d, v->vid, b);
 		if (q < 0)
 			goto out;
@@ -312,10 +307,8 @@ out:
 	pthread_mutex_unlock(&r->lock);
 	ck_batch_free(b);
 	ck_idmap_release(&d.map);
-	ck_idmap_release(&seen);
 	free(d.st);
 	free(d.idv);
-	free(vs);
 	return q;
 }
 
@@ -323,9 +316,22 @@ int ck_repo_version_delete(struct ck_repo *r, const char *container,
 			   uint64_t vid, uint64_t *ret_freed)
 {
 	struct ck_delete_report rep = { 0 };
+	struct ck_version *vs = NULL, v;
+	size_t n = 0;
 	int q;
 
-	q = ck_repo_versions_delete(r, container, &vid, 1, false, &rep);
+	q = ck_repo_versions(r, container, &vs, &n);
+	if (q < 0)
+		return q;
+	q = -ENOENT;
+	for (size_t i = 0; i < n; i++)
+		if (vs[i].vid == vid) {
+			v = vs[i];
+			q = 0;
+		}
+	free(vs);
+	if (q == 0)
+		q = ck_repo_versions_delete(r, container, &v, 1, false, &rep);
 	if (q == 0 && ret_freed)
 		*ret_freed = rep.bytes_freed;
 	return q;

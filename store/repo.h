@@ -211,12 +211,14 @@ struct ck_delete_report {
 	uint64_t bytes_freed;  /* their size */
 };
 
-/* Deletes @n versions of @container together (a chunk they share is
- * freed once none of them remains) in one atomic batch. With @dry_run
- * nothing is written and @rep says exactly what would be freed. */
+/* Deletes @n versions of @container (records as listed by
+ * ck_repo_versions()) together, in one atomic batch: a chunk they share
+ * is freed once none of them remains. -ENOENT if one is gone. With
+ * @dry_run nothing is written and @rep says exactly what would be
+ * freed. */
 int ck_repo_versions_delete(struct ck_repo *r, const char *container,
-			    const uint64_t *vids, size_t n, bool dry_run,
-			    struct ck_delete_report *rep);
+			    const struct ck_version *vs, size_t n,
+			    bool dry_run, struct ck_delete_report *rep);
 /* Pins (never deleted by retention) or unpins a version. */
 int ck_repo_version_pin(struct ck_repo *r, const char *container,
 			uint32_t seq, bool pinned);
