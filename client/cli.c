@@ -118,8 +118,9 @@ static const char *hint(int r)
 		return "stored data failed verification; run 'ckstore fsck' "
 		       "to see what is damaged";
 	case -ENOSPC:
-		return "free some space (or run 'ckstore rm' on old "
-		       "versions) and retry; nothing was committed";
+		return "the file system holding the repository is full: free "
+		       "space there and retry (then 'ckstore gc' reclaims "
+		       "what interrupted writes left); nothing was committed";
 	case -EROFS:
 		return "the repository is open read-only";
 	case -EMEDIUMTYPE:

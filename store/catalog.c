@@ -26,6 +26,9 @@ struct ck_catalog {
 	rocksdb_writeoptions_t *wopts_sync;
 	rocksdb_writeoptions_t *wopts_nosync;
 	bool read_only;
+	/* A write failed (disk full, I/O error): RocksDB refuses further
+	 * writes, and a flush would hit its stored error. */
+	bool failed;
 };
 
 struct ck_batch {
@@ -89,7 +92,10 @@ int ck_catalog_open(const char *path, const struct ck_catalog_opts *o,
 							   o->create);
 	rocksdb_options_set_max_background_jobs(c->dbopts, 2);
 	rocksdb_options_set_keep_log_file_num(c->dbopts, 3);
-	rocksdb_options_set_info_log_level(c->dbopts, 2 /* WARN */);
+	/* FATAL only: on a full disk, RocksDB (Debian builds it with
+	 * assertions) aborts when it logs to a LOG file whose last write
+	 * failed. Errors reach us through return values anyway. */
+	rocksdb_options_set_info_log_level(c->dbopts, 4 /* FATAL */);
 	/* Opening table files needs no thread pool (the default spawns 16
 	 * threads per column family at every open: most of a short CLI's
 	 * start-up). */
@@ -153,7 +159,7 @@ struct ck_catalog *ck_catalog_free(struct ck_catalog *c)
 	if (!c)
 		return NULL;
 	if (c->db) {
-		if (!c->read_only) {
+		if (!c->read_only && !c->failed) {
 			/* Leave no WAL to replay: the next open (often a
 			 * short-lived CLI) starts at once. */
 			rocksdb_flushoptions_t *fo =
@@ -355,6 +361,8 @@ int ck_catalog_write(struct ck_catalog *c, struct ck_batch *b, bool sync)
 		return -EINVAL;
 	rocksdb_write(c->db, sync ? c->wopts_sync : c->wopts_nosync, b->wb,
 		      &err);
+	if (err)
+		c->failed = true;
 	return catalog_result(err, "write");
 }
 
