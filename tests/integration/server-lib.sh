@@ -60,6 +60,8 @@ stop_server() {
   local rc=0
   wait "$SERVER_PID" || rc=$?
   [ "$rc" -eq 0 ] || { tail -20 "$T/server.log" >&2; fail "ckstored exited $rc after SIGTERM"; }
+  ! grep -qE "ERROR: [A-Za-z]+Sanitizer|runtime error:" "$T/server.log" ||
+    { cat "$T/server.log" >&2; fail "ckstored: sanitizer report"; }
 }
 
 # cks ARGS...: the CLI against the running server with the admin token.
