@@ -93,4 +93,10 @@ grep -q "nobody could use the server" "$T/err" || fail "empty config message"
 printf 'port = 0\n[token x]\nsecret = short\nrole = read\n' >"$T/bad.conf"
 expect_fail 2 "$CKSTORED" --config "$T/bad.conf" --repo "$R"
 grep -q "bad.conf:3: token 'x': a secret must be 16 to 256 bytes" "$T/err" || { cat "$T/err"; fail "config error message"; }
+# the shipped config parses and documents every directive
+"$CKSTORED" --config "$CK_SRC/conf/ckstored.conf" --set anonymous=read \
+  --check-config >"$T/effective" || fail "conf/ckstored.conf does not parse"
+while read -r key _; do
+  grep -qE "^$key =( |$)" "$CK_SRC/conf/ckstored.conf" || fail "conf/ckstored.conf does not document '$key'"
+done <"$T/effective"
 echo "auth: 401/403 as specified"
