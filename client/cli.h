@@ -48,6 +48,8 @@ int verb_gc(int argc, char **argv);
 int verb_policy(int argc, char **argv);
 int verb_pin(int argc, char **argv);
 int verb_unpin(int argc, char **argv);
+int verb_import(int argc, char **argv);
+int verb_export(int argc, char **argv);
 extern bool arg_gc_dry_run;
 
 /* Parses the options every verb accepts (--json, --progress, --help)

@@ -44,6 +44,14 @@ const struct verb ck_verbs[] = {
 	{ "pin", verb_pin, "CONTAINER VERSION",
 	  "keep a version whatever the policy says" },
 	{ "unpin", verb_unpin, "CONTAINER VERSION", "undo pin" },
+	{ "import", verb_import,
+	  "CONTAINER ARCHIVE|- [--name NAME] [--complete|--incomplete]\n"
+	  "       [--spool DIR] [--max-members N] [--max-member-size BYTES]\n"
+	  "       [--max-size BYTES]",
+	  "store a Podman/Kubernetes checkpoint archive as a version" },
+	{ "export", verb_export,
+	  "CONTAINER [--version V] [--compress none|gzip|zstd] ARCHIVE|-",
+	  "write a version as an archive podman restore --import reads" },
 	{ NULL, NULL, NULL, NULL },
 };
 
