@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli.h"
 #include "remote-cli.h"
@@ -12,11 +13,65 @@ static double ratio(uint64_t a, uint64_t b)
 	return b ? (double)a / (double)b : 0.0;
 }
 
+/* Per container: versions (all and complete), the latest complete one,
+ * logical bytes and the stored bytes its versions added (chunks shared
+ * with another container count where they were first stored). For
+ * monitoring a cluster's checkpoints container by container. */
+static json_t *per_container(struct ck_repo *r)
+{
+	char(*names)[CK_NAME_MAX + 1] = NULL;
+	json_t *arr = json_array();
+	size_t nn = 0;
+
+	if (!arr || ck_repo_containers(r, &names, &nn) < 0) {
+		json_decref(arr);
+		return NULL;
+	}
+	for (size_t i = 0; i < nn; i++) {
+		uint64_t logical = 0, added = 0, chunks = 0, complete = 0;
+		const struct ck_version *latest = NULL;
+		struct ck_version *vs = NULL;
+		char t[64];
+		size_t n = 0;
+		json_t *o;
+
+		if (ck_repo_versions(r, names[i], &vs, &n) < 0) {
+			json_decref(arr);
+			arr = NULL;
+			break;
+		}
+		for (size_t j = 0; j < n; j++) {
+			logical += vs[j].logical_bytes;
+			added += vs[j].added_bytes;
+			chunks += vs[j].added_chunks;
+			if (vs[j].complete) {
+				complete++;
+				latest = &vs[j];
+			}
+		}
+		o = json_pack("{s:s, s:I, s:I, s:s?, s:s?, s:I, s:I, s:I}",
+			      "container", names[i], "versions", (json_int_t)n,
+			      "complete_versions", (json_int_t)complete,
+			      "latest", latest ? latest->name : NULL,
+			      "latest_created",
+			      latest ? cli_time(latest->created_ns, t, sizeof(t))
+				     : NULL,
+			      "logical_bytes", (json_int_t)logical,
+			      "stored_bytes", (json_int_t)added,
+			      "chunks", (json_int_t)chunks);
+		free(vs);
+		json_array_append_new(arr, o);
+	}
+	free(names);
+	return arr;
+}
+
 int verb_stats(int argc, char **argv)
 {
 	const char *ctr = NULL;
 	struct ck_stats st;
 	struct ck_repo *r;
+	json_t *pc = NULL;
 	char a[32], b[32], c1[32], d[32], e[32];
 	int c, q;
 
@@ -32,13 +87,17 @@ int verb_stats(int argc, char **argv)
 	if (!r)
 		return EXIT_FAIL;
 	q = ck_repo_stats(r, ctr, &st);
+	if (q == 0 && !ctr)
+		pc = per_container(r);
 	ck_repo_free(r);
 	if (q == -ENOENT && ctr) {
 		fprintf(stderr, "ckstore: error: no container '%s'\n", ctr);
 		return EXIT_FAIL;
 	}
-	if (q < 0)
+	if (q < 0) {
+		json_decref(pc);
 		return cli_fail(q, "cannot compute statistics");
+	}
 	if (arg_json) {
 		json_t *o = json_pack(
 			"{s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
@@ -71,6 +130,8 @@ int verb_stats(int argc, char **argv)
 				  (json_int_t)st.sst_bytes[CK_CF_REFS],
 				  "stats_tables",
 				  (json_int_t)st.sst_bytes[CK_CF_STATS]));
+		if (pc)
+			json_object_set_new(o, "per_container", pc);
 		return cli_json_print(o) < 0 ? EXIT_FAIL : EXIT_OK;
 	}
 	if (ctr) {
@@ -102,5 +163,32 @@ int verb_stats(int argc, char **argv)
 	       cli_size(st.delta_raw_bytes - st.delta_stored_bytes, d,
 			sizeof(d)),
 	       cli_size(st.disk_bytes, e, sizeof(e)));
+	if (pc && json_array_size(pc)) {
+		size_t i;
+		json_t *o;
+
+		printf("\n%-24s %8s %8s %10s %10s  %s\n", "CONTAINER",
+		       "VERSIONS", "COMPLETE", "LOGICAL", "STORED", "LATEST");
+		json_array_foreach(pc, i, o)
+		{
+			const char *l = json_string_value(
+				json_object_get(o, "latest"));
+
+			printf("%-24s %8" JSON_INTEGER_FORMAT
+			       " %8" JSON_INTEGER_FORMAT " %10s %10s  %s\n",
+			       json_string_value(json_object_get(o, "container")),
+			       json_integer_value(json_object_get(o, "versions")),
+			       json_integer_value(
+				       json_object_get(o, "complete_versions")),
+			       cli_size((uint64_t)json_integer_value(
+						json_object_get(o, "logical_bytes")),
+					a, sizeof(a)),
+			       cli_size((uint64_t)json_integer_value(
+						json_object_get(o, "stored_bytes")),
+					b, sizeof(b)),
+			       l ? l : "-");
+		}
+	}
+	json_decref(pc);
 	return EXIT_OK;
 }
