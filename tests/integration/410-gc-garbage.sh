@@ -3,15 +3,16 @@
 # reports them as reclaimable, the next gc removes them, and nothing a
 # version needs is touched.
 . "$(dirname "$0")/lib.sh"
-s=churn-direct; [ -d "$CK_DATA_DIR/$s" ] || s=pyweb-direct
-src=$(series $s)
+# A seeded synthetic series whose first version is 24 MiB of mostly new
+# data: its records are written in batches long before its commit.
+src=$T/series
+python3 "$CK_SRC/bench/gen-series" "$src" --versions 4 --pages 6000 \
+  --zero 0.1 --text 0.3 --seed 5
 R=$T/repo
 ck --repo "$R" init 2>/dev/null
-# The first version is all new data: its records are written in batches
-# long before its commit, so a kill during it leaves garbage.
 found=0
 for delay in 0.15 0.25 0.4 0.6 0.9 1.3; do
-  "$CKSTORE" -q --repo "$R" push c "$src"/v0[1-9] 2>/dev/null &
+  "$CKSTORE" -q --repo "$R" push c "$src"/v* 2>/dev/null &
   pid=$!
   sleep $delay
   kill -9 $pid 2>/dev/null || true
