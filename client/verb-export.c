@@ -60,6 +60,14 @@ int verb_export(int argc, char **argv)
 				       "expected CONTAINER and ARCHIVE arguments");
 	ctr = argv[optind];
 	path = argv[optind + 1];
+	if (arg_server) {
+		fprintf(stderr,
+			"ckstore: error: export works on a local repository "
+			"(--repo) for now, not through --server\n"
+			"hint: run it on the storage node, or unset "
+			"CKSTORE_SERVER\n");
+		return EXIT_FAIL;
+	}
 	if (!forced)
 		eo.compression = ck_archive_compression_for(path);
 	if (!strcmp(path, "-") && isatty(STDOUT_FILENO))

@@ -150,6 +150,14 @@ int verb_import(int argc, char **argv)
 				       "expected CONTAINER and ARCHIVE arguments");
 	ctr = argv[optind];
 	path = argv[optind + 1];
+	if (arg_server) {
+		fprintf(stderr,
+			"ckstore: error: import works on a local repository "
+			"(--repo) for now, not through --server\n"
+			"hint: run it on the storage node, or unset "
+			"CKSTORE_SERVER\n");
+		return EXIT_FAIL;
+	}
 	if (ck_name_check(ctr) < 0)
 		return cli_usage_error(
 			"import",
