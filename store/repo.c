@@ -338,7 +338,9 @@ int ck_repo_open(const char *path, enum ck_open_flags flags,
 		}
 		r->epoch++;
 		batch_put_num(b, CK_KEY_EPOCH, r->epoch);
-		q = ck_catalog_write(r->cat, b, true);
+		/* No sync needed: the WAL is ordered, so any journal record of
+		 * this epoch that survives a crash implies this one did. */
+		q = ck_catalog_write(r->cat, b, false);
 		ck_batch_free(b);
 		if (q < 0)
 			goto fail;
