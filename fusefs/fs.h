@@ -125,6 +125,7 @@ struct ckfs_opts {
 	unsigned idle_timeout; /* seconds before an idle dump is committed */
 	double attr_timeout;  /* for what is being written */
 	double ro_timeout;    /* for committed versions */
+	unsigned max_read;    /* bytes per READ request; 0: the kernel's */
 };
 
 struct ckfs {

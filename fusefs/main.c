@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -32,6 +34,8 @@ static const char *arg_mountpoint;
 static const char *arg_fuse_opts;
 static unsigned arg_idle_timeout = 600;
 static unsigned arg_threads = 8;
+static unsigned arg_max_read = 1024;	/* KiB */
+static unsigned arg_readahead = 4096;	/* KiB */
 static bool arg_foreground;
 static bool arg_debug;
 
@@ -50,6 +54,8 @@ static void help(void)
 	       "  --idle-timeout SEC  store a dump without stats-dump as\n"
 	       "                      incomplete after SEC idle seconds (600)\n"
 	       "  --threads N         FUSE worker threads (8)\n"
+	       "  --max-read KIB      size of one read request (1024)\n"
+	       "  --readahead KIB     kernel readahead of the mount (4096)\n"
 	       "  -o OPTS             extra mount options (e.g. allow_other)\n"
 	       "  -f, --foreground    do not detach\n"
 	       "  -d, --debug         log every request (implies -f)\n"
@@ -89,7 +95,8 @@ static int parse_uint(const char *s, unsigned max, unsigned *ret)
 static int parse_argv(int argc, char **argv)
 {
 	enum { ARG_REPO = 0x100, ARG_SERVER, ARG_TOKEN, ARG_SPOOL,
-	       ARG_IDLE, ARG_THREADS, ARG_LOG, ARG_VERSION };
+	       ARG_IDLE, ARG_THREADS, ARG_LOG, ARG_VERSION, ARG_MAX_READ,
+	       ARG_READAHEAD };
 	static const struct option opts[] = {
 		{ "repo", required_argument, NULL, ARG_REPO },
 		{ "server", required_argument, NULL, ARG_SERVER },
@@ -98,6 +105,8 @@ static int parse_argv(int argc, char **argv)
 		{ "idle-timeout", required_argument, NULL, ARG_IDLE },
 		{ "threads", required_argument, NULL, ARG_THREADS },
 		{ "log", required_argument, NULL, ARG_LOG },
+		{ "max-read", required_argument, NULL, ARG_MAX_READ },
+		{ "readahead", required_argument, NULL, ARG_READAHEAD },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
@@ -134,6 +143,15 @@ static int parse_argv(int argc, char **argv)
 			if (parse_uint(optarg, 256, &arg_threads) < 0 ||
 			    arg_threads == 0)
 				return usage_error("bad --threads", optarg);
+			break;
+		case ARG_MAX_READ:
+			if (parse_uint(optarg, 1024, &arg_max_read) < 0 ||
+			    arg_max_read < 4)
+				return usage_error("bad --max-read", optarg);
+			break;
+		case ARG_READAHEAD:
+			if (parse_uint(optarg, 1 << 20, &arg_readahead) < 0)
+				return usage_error("bad --readahead", optarg);
 			break;
 		case 'o':
 			arg_fuse_opts = optarg;
@@ -227,6 +245,58 @@ static void daemon_ready(int fd, const char *log)
 	close(fd);
 }
 
+struct ra {
+	char path[PATH_MAX];
+	unsigned kib;
+};
+
+/*
+ * The kernel caps a FUSE mount's readahead at what INIT agreed (128 KiB
+ * by default) and reads each window as requests of max_read bytes. A
+ * larger window (set in the mount's bdi once INIT is done, which the
+ * stat() below waits for) keeps many requests in flight, which the
+ * worker threads serve in parallel: chunk reads and decoding overlap
+ * (docs/decisions.md, D10).
+ */
+static void *ra_thread(void *arg)
+{
+	struct ra *ra = arg;
+	char p[128];
+	struct stat st;
+	FILE *f;
+
+	if (stat(ra->path, &st) == 0) {
+		snprintf(p, sizeof(p), "/sys/class/bdi/%u:%u/read_ahead_kb",
+			 major(st.st_dev), minor(st.st_dev));
+		f = fopen(p, "we");
+		if (f) {
+			fprintf(f, "%u\n", ra->kib);
+			if (fclose(f) != 0)
+				ck_log_debug("cannot set '%s'", p);
+		}
+	}
+	free(ra);
+	return NULL;
+}
+
+static void set_readahead(const char *mnt, unsigned kib)
+{
+	struct ra *ra = calloc(1, sizeof(*ra));
+	pthread_t t;
+
+	if (!ra || strlen(mnt) >= sizeof(ra->path)) {
+		free(ra);
+		return;
+	}
+	strcpy(ra->path, mnt);
+	ra->kib = kib;
+	if (pthread_create(&t, NULL, ra_thread, ra) != 0) {
+		free(ra);
+		return;
+	}
+	pthread_detach(t);
+}
+
 static int default_spool(const char *repo, char *buf, size_t cap)
 {
 	char real[PATH_MAX];
@@ -246,7 +316,7 @@ int main(int argc, char **argv)
 	struct ck_backend *b = NULL;
 	struct ckfs *fs = NULL;
 	struct ckfs_opts o = { 0 };
-	char spool[PATH_MAX], mopts[1024];
+	char spool[PATH_MAX], mopts[1024], mnt_real[PATH_MAX];
 	int r, ready_fd = -1, ret = EXIT_FAILURE;
 	bool mounted = false;
 
@@ -261,6 +331,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ckstore-fuse: --server is not available yet "
 				"(the remote backend is not written); use "
 				"--repo DIR\n");
+		return EXIT_FAILURE;
+	}
+	if (!realpath(arg_mountpoint, mnt_real)) {
+		ck_log_error_errno(-errno, "bad mount point '%s': %m",
+				   arg_mountpoint);
 		return EXIT_FAILURE;
 	}
 	/* Modes come from the kernel with the caller's umask applied. */
@@ -299,6 +374,7 @@ int main(int argc, char **argv)
 		}
 	}
 	o.spool = spool;
+	o.max_read = arg_max_read << 10;
 	o.idle_timeout = arg_idle_timeout;
 	o.attr_timeout = 1.0;
 	o.ro_timeout = 3600.0;
@@ -308,8 +384,10 @@ int main(int argc, char **argv)
 		goto out;
 
 	snprintf(mopts, sizeof(mopts),
-		 "fsname=ckstore,subtype=ckstore,default_permissions%s%s",
-		 arg_fuse_opts ? "," : "", arg_fuse_opts ? arg_fuse_opts : "");
+		 "fsname=ckstore,subtype=ckstore,default_permissions,"
+		 "max_read=%u%s%s",
+		 o.max_read, arg_fuse_opts ? "," : "",
+		 arg_fuse_opts ? arg_fuse_opts : "");
 	if (fuse_opt_add_arg(&args, argv[0]) < 0 ||
 	    fuse_opt_add_arg(&args, "-o") < 0 ||
 	    fuse_opt_add_arg(&args, mopts) < 0 ||
@@ -326,7 +404,7 @@ int main(int argc, char **argv)
 		ck_log_error("cannot install signal handlers");
 		goto out;
 	}
-	if (fuse_session_mount(se, arg_mountpoint) < 0) {
+	if (fuse_session_mount(se, mnt_real) < 0) {
 		ck_log_error("cannot mount on '%s'", arg_mountpoint);
 		goto out;
 	}
@@ -341,6 +419,8 @@ int main(int argc, char **argv)
 		ready_fd = -1;
 	}
 
+	if (arg_readahead)
+		set_readahead(mnt_real, arg_readahead);
 	cfg = fuse_loop_cfg_create();
 	if (!cfg) {
 		ck_log_error("out of memory");

@@ -1334,6 +1334,8 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
+	struct ckfs *fs = userdata;
+
 	/* Large requests: 1 MiB writes and reads (the kernel's max_pages),
 	 * splice both ways. */
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
@@ -1344,10 +1346,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_ASYNC_READ;
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
 	conn->max_write = 1u << 20;
-	conn->max_readahead = conn->max_readahead > (1u << 20)
-				      ? conn->max_readahead
-				      : 1u << 20;
-	(void)userdata;
+	/* Must equal the max_read mount option (main.c passes it). */
+	conn->max_read = fs->o.max_read;
 }
 
 const struct fuse_lowlevel_ops ckfs_ops = {
