@@ -598,7 +598,7 @@ static int push_entries(struct upload *u)
 				"{s:s, s:s, s:i, s:I, s:I, s:I}", "path",
 				it->path, "type",
 				S_ISDIR(it->st.st_mode) ? "dir" : "symlink",
-				(int)(it->st.st_mode & 07777), "uid",
+				"mode", (int)(it->st.st_mode & 07777), "uid",
 				(json_int_t)it->st.st_uid, "gid",
 				(json_int_t)it->st.st_gid, "mtime_ns",
 				(json_int_t)mt);
