@@ -674,6 +674,8 @@ static int push_once(struct ck_remote *rm, const char *container,
 	json_object_set_new(req, "complete",
 			    o->complete < 0 ? json_null()
 					    : json_boolean(o->complete));
+	if (o->lenient)
+		json_object_set_new(req, "lenient", json_true());
 	for (size_t i = 0; i < w->n; i++) {
 		ssize_t k;
 

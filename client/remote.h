@@ -97,6 +97,7 @@ struct ck_remote_push_opts {
 	void (*progress)(void *ud, uint64_t done, uint64_t total);
 	void *progress_ud;
 	bool no_compress; /* send chunk batches uncompressed */
+	bool lenient;	  /* as struct ck_push_opts (push.h) */
 	/* out */
 	char errpath[CK_PATH_MAX + 1];
 	uint64_t chunks_offered, chunks_sent, chunk_bytes_sent;

@@ -47,6 +47,7 @@ static const struct cfg_row rows[] = {
 	  F(max_upload_chunks) },
 	{ "upload_idle_timeout", CFG_UINT, 1, 86400 * 7, "300",
 	  F(upload_idle_timeout) },
+	{ "gc_interval", CFG_UINT, 0, 86400 * 7, "300", F(gc_interval) },
 	{ "anonymous", CFG_ROLE, 0, 0, "none", F(anonymous) },
 	{ "metrics_auth", CFG_BOOL, 0, 1, "yes", F(metrics_auth) },
 	{ "log_level", CFG_LEVEL, 1, S(log_level), "info", F(log_level) },

@@ -70,6 +70,7 @@ struct ck_config {
 	unsigned max_upload_files;
 	uint64_t max_upload_chunks;
 	unsigned upload_idle_timeout; /* seconds */
+	unsigned gc_interval;	      /* seconds; 0: no scheduled gc */
 	enum ck_role anonymous;
 	bool metrics_auth;
 	char log_level[16];

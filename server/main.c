@@ -31,6 +31,7 @@
 #include "http.h"
 #include "log.h"
 #include "repo.h"
+#include "gcsched.h"
 #include "routes.h"
 
 #define CKSTORED_VERSION "0.1.0"
@@ -282,6 +283,7 @@ int main(int argc, char **argv)
 	struct ck_auth *auth = NULL;
 	struct ck_routes *rt = NULL;
 	struct ck_http_server *srv = NULL;
+	struct ck_gcsched *gcs = NULL;
 	struct ck_http_opts ho = { 0 };
 	char *cert = NULL, *key = NULL;
 	sigset_t set;
@@ -370,6 +372,11 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	q = ck_gcsched_start(r, ck_routes_metrics(rt), c.gc_interval, &gcs);
+	if (q < 0) {
+		ck_log_error_errno(q, "cannot start the gc thread: %m");
+		goto out;
+	}
 	ck_log_info("serving '%s' on %s://%s%s%s:%u (%zu tokens, anonymous "
 		    "%s)",
 		    c.repo, c.tls ? "https" : "http",
@@ -406,6 +413,7 @@ int main(int argc, char **argv)
 	}
 	ret = 0;
 out:
+	gcs = ck_gcsched_stop(gcs);
 	srv = ck_http_stop(srv);
 	if (rt && ck_routes_uploads(rt))
 		ck_log_info("dropping %zu open uploads (nothing of them is "

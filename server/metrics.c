@@ -62,6 +62,12 @@ static const struct {
 				 "requests answered 401" },
 	[CK_M_FORBIDDEN] = { "ckstored_forbidden_total",
 			     "requests answered 403" },
+	[CK_M_GC_RUNS] = { "ckstored_gc_runs_total",
+			   "gc runs, scheduled and on demand" },
+	[CK_M_GC_VERSIONS] = { "ckstored_gc_versions_deleted_total",
+			       "versions deleted by gc" },
+	[CK_M_GC_BYTES] = { "ckstored_gc_reclaimed_bytes_total",
+			    "chunk bytes reclaimed by gc" },
 };
 
 struct ck_metrics *ck_metrics_new(const char *const *routes, size_t n)

@@ -32,6 +32,9 @@ enum ck_metric {
 	CK_M_DELTA_HINTS,	 /* received page chunks with a base */
 	CK_M_AUTH_FAILURES,	 /* 401 */
 	CK_M_FORBIDDEN,		 /* 403 */
+	CK_M_GC_RUNS,		 /* gc runs, scheduled and on demand */
+	CK_M_GC_VERSIONS,	 /* versions they deleted */
+	CK_M_GC_BYTES,		 /* chunk bytes they reclaimed */
 	CK_M_MAX_,
 };
 

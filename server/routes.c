@@ -13,6 +13,7 @@
 #include "fsck.h"
 #include "gc.h"
 #include "log.h"
+#include "gcsched.h"
 #include "routes.h"
 #include "tar.h"
 #include "upload.h"
@@ -615,6 +616,9 @@ static int h_gc(struct ck_routes *rt, struct rq *q, struct ck_http_req *req)
 					  "consistent; run it again)");
 		goto out;
 	}
+	if (!o.dry_run)
+		ck_gcsched_count(rt->m, rep.versions_deleted,
+				 rep.bytes_freed + rep.garbage_bytes);
 	ck_log_info("gc%s (%s): %" PRIu64 " versions, %" PRIu64
 		    " garbage chunks",
 		    o.dry_run ? " dry run" : "", ck_auth_name(&q->who),
@@ -1197,6 +1201,7 @@ static int h_upload_begin(struct ck_routes *rt, struct rq *q,
 	if (json_is_boolean(complete))
 		b.complete = json_is_true(complete);
 	b.parent_link = json_is_string(plink) ? json_string_value(plink) : NULL;
+	b.lenient = json_is_true(json_object_get(o, "lenient"));
 	b.owner = ck_auth_name(&q->who);
 	r = ck_upload_begin(rt->up, &b, id, parent, err, sizeof(err));
 	if (r < 0) {
@@ -1870,6 +1875,11 @@ void ck_routes_drain(struct ck_routes *rt)
 uint64_t ck_routes_active(struct ck_routes *rt)
 {
 	return atomic_load(&rt->active);
+}
+
+struct ck_metrics *ck_routes_metrics(struct ck_routes *rt)
+{
+	return rt->m;
 }
 
 size_t ck_routes_uploads(struct ck_routes *rt)

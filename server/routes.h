@@ -48,3 +48,5 @@ void ck_routes_set_auth(struct ck_routes *rt, struct ck_auth *auth);
 void ck_routes_drain(struct ck_routes *rt);
 uint64_t ck_routes_active(struct ck_routes *rt);
 size_t ck_routes_uploads(struct ck_routes *rt);
+/* The server's counters (borrowed; valid until ck_routes_free()). */
+struct ck_metrics *ck_routes_metrics(struct ck_routes *rt);

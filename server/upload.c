@@ -61,6 +61,7 @@ struct ck_upload {
 	char **epaths; /* directories and symlinks */
 	size_t nepaths;
 	char *parent_link;
+	bool lenient;
 	uint64_t last_used_ns;
 	bool busy;
 };
@@ -294,6 +295,7 @@ int ck_upload_begin(struct ck_uploads *u, const struct ck_upload_begin *b,
 	snprintf(up->name, sizeof(up->name), "%s", b->name);
 	if (b->complete >= 0)
 		ck_session_set_complete(up->s, b->complete);
+	up->lenient = b->lenient;
 	if (b->parent_link) {
 		up->parent_link = strdup(b->parent_link);
 		if (!up->parent_link) {
@@ -833,7 +835,7 @@ static int finish(struct ck_upload *up)
 		pms[i].pages_meta = pg ? pg->m : pms[i].meta;
 	}
 	q = ck_push_finish(up->u->r, up->s, up->container, up->parent_link,
-			   paths, n, pms, up->npms, false);
+			   paths, n, pms, up->npms, up->lenient);
 out:
 	free(paths);
 	free(pms);

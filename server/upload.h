@@ -63,6 +63,7 @@ struct ck_upload_begin {
 	const char *container, *name;
 	const char *parent_link; /* target of the `parent` symlink, or NULL */
 	int complete;		 /* -1: stats-dump decides; 0, 1: forced */
+	bool lenient;		 /* as struct ck_push_opts (push.h) */
 	const char *owner;	 /* token name */
 };
 
