@@ -2,8 +2,8 @@
 /*
  * backend.h - what ckstore-fuse needs from a repository, behind a small
  * table of operations, so that the mount can serve a local repository
- * (ck_backend_local_open) or a ckstored over HTTP (a remote backend,
- * not written yet) with the same file-system code.
+ * (ck_backend_local_open) or a ckstored over HTTP
+ * (ck_backend_remote_open) with the same file-system code.
  *
  * The interface is the mount's whole view of a repository:
  *   - listing: containers, the versions of one container, the entries of
@@ -73,11 +73,18 @@ struct ck_backend_ops {
 
 struct ck_backend {
 	const struct ck_backend_ops *ops;
+	bool read_only; /* no commit_dir (e.g. a token without write) */
 };
 
 /* Opens the repository at @path for writing (holding its lock, so the
  * CLI's reading verbs still work but its writing verbs are refused). */
 int ck_backend_local_open(const char *path, struct ck_backend **ret);
+
+/* Serves the ckstored at @url (bearer @token, may be NULL), keeping up
+ * to @cache_bytes of file blocks in memory (backend-remote.c). Fails if
+ * the server cannot be reached or refuses the token. */
+int ck_backend_remote_open(const char *url, const char *token,
+			   uint64_t cache_bytes, struct ck_backend **ret);
 
 /* NULL-safe; returns NULL. */
 struct ck_backend *ck_backend_free(struct ck_backend *b);

@@ -161,6 +161,13 @@ struct ckfs *ckfs_free(struct ckfs *fs)
 		v->refs = 1;
 		ckfs_ver_put_locked(fs, v);
 	}
+	for (size_t i = 0; i < CKFS_KNOWN_BUCKETS; i++)
+		while (fs->known[i]) {
+			struct ckfs_known *k = fs->known[i];
+
+			fs->known[i] = k->next;
+			free(k);
+		}
 	free(fs->by_ino);
 	free(fs->by_name);
 	free(fs->data_path);

@@ -39,8 +39,10 @@
  *   COMMITTED  stored in the repository; read through the backend from
  *              its entry list (ver->es). The spool copy is removed. The
  *              inode numbers of its nodes do not change.
- *   FAILED     the commit failed (e.g. ENOSPC); served from the spool,
- *              read-only, committed again at the next start.
+ *   FAILED     the commit failed (e.g. ENOSPC, server unreachable);
+ *              served from the spool, read-only; the committer tries
+ *              again every CKFS_RETRY_S seconds, and the next start
+ *              does too.
  *
  * Spool recovery: at start-up every directory left under <spool>/data/
  * (a killed mount) is committed before the file system is served.
@@ -66,6 +68,7 @@
 
 #define CKFS_FLAT_NAME ".flat"
 #define CKFS_STATS_DUMP "stats-dump"
+#define CKFS_RETRY_S 30
 
 enum ckfs_kind {
 	CKFS_ROOT = 1,	   /* / */
@@ -96,6 +99,7 @@ struct ckfs_ver {
 	bool stats_flushed;   /* close() of stats-dump returned; lock */
 	int64_t active_ns;    /* CLOCK_MONOTONIC of the last write; lock */
 	int commit_err;	      /* FAILED: why */
+	int64_t failed_ns;    /* FAILED: when (CLOCK_MONOTONIC) */
 	struct stat root_st;  /* the version directory, for COMMITTED */
 	/* COMMITTED: immutable once set */
 	struct ck_version v;
@@ -118,6 +122,16 @@ struct ckfs_node {
 	struct ckfs_ver *ver;		 /* CKFS_ENT (counted) */
 	bool vroot;			 /* CKFS_ENT: the version directory */
 	struct ckfs_node *next_ino, *next_name;
+};
+
+/* Names the backend listed ("<ctr>" and "<ctr>/<version>"): while it
+ * is unreachable, a lookup of a known name fails with EIO, of an unknown
+ * one with ENOENT, so that a dump can still be made (into the spool). */
+#define CKFS_KNOWN_BUCKETS 4096
+#define CKFS_KNOWN_MAX 1000000
+struct ckfs_known {
+	struct ckfs_known *next;
+	char name[]; /* NUL-terminated */
 };
 
 struct ckfs_opts {
@@ -145,6 +159,8 @@ struct ckfs {
 	pthread_t committer;
 	bool committer_started;
 	struct timespec started; /* CLOCK_REALTIME: directory times */
+	struct ckfs_known *known[CKFS_KNOWN_BUCKETS]; /* lock */
+	size_t nknown;				      /* lock */
 };
 
 /* --- fs.c: lifecycle ----------------------------------------------- */
@@ -234,6 +250,11 @@ void ckfs_ver_entry_stat(const struct ckfs *fs, const struct ckfs_ver *v,
 int ckfs_ctr_create(struct ckfs *fs, const char *ctr, mode_t mode);
 int ckfs_ctr_remove(struct ckfs *fs, const char *ctr);
 bool ckfs_ctr_spooled(struct ckfs *fs, const char *ctr);
+
+/* Records that the backend listed @ctr (and its version @name, if not
+ * NULL); whether it did. */
+void ckfs_known_add(struct ckfs *fs, const char *ctr, const char *name);
+bool ckfs_known(struct ckfs *fs, const char *ctr, const char *name);
 
 /* The committer thread's loop (ver.c). */
 void *ckfs_committer(void *arg);

@@ -36,6 +36,7 @@ static unsigned arg_idle_timeout = 600;
 static unsigned arg_threads = 8;
 static unsigned arg_max_read = 1024;	/* KiB */
 static unsigned arg_readahead = 4096;	/* KiB */
+static unsigned arg_cache_mib = 256;
 static bool arg_foreground;
 static bool arg_debug;
 
@@ -46,11 +47,15 @@ static void help(void)
 	       "restores from it as from a shared directory.\n"
 	       "\n"
 	       "  --repo DIR          local repository (or CKSTORE_REPO)\n"
-	       "  --server URL        ckstored to serve (not yet available)\n"
-	       "  --token T           bearer token for --server\n"
+	       "  --server URL        a ckstored to serve (remote mode)\n"
+	       "  --token T           bearer token for --server (or\n"
+	       "                      CKSTORE_TOKEN)\n"
+	       "  --cache-size MIB    remote mode: file blocks kept in\n"
+	       "                      memory (256)\n"
 	       "  --spool DIR         where dumps are written before they are\n"
 	       "                      stored (default: DIR.spool beside the\n"
-	       "                      repository)\n"
+	       "                      repository; remote mode:\n"
+	       "                      /var/tmp/ckstore-fuse-spool.<hash>)\n"
 	       "  --idle-timeout SEC  store a dump without stats-dump as\n"
 	       "                      incomplete after SEC idle seconds (600)\n"
 	       "  --threads N         FUSE worker threads (8)\n"
@@ -96,7 +101,7 @@ static int parse_argv(int argc, char **argv)
 {
 	enum { ARG_REPO = 0x100, ARG_SERVER, ARG_TOKEN, ARG_SPOOL,
 	       ARG_IDLE, ARG_THREADS, ARG_LOG, ARG_VERSION, ARG_MAX_READ,
-	       ARG_READAHEAD };
+	       ARG_READAHEAD, ARG_CACHE };
 	static const struct option opts[] = {
 		{ "repo", required_argument, NULL, ARG_REPO },
 		{ "server", required_argument, NULL, ARG_SERVER },
@@ -107,6 +112,7 @@ static int parse_argv(int argc, char **argv)
 		{ "log", required_argument, NULL, ARG_LOG },
 		{ "max-read", required_argument, NULL, ARG_MAX_READ },
 		{ "readahead", required_argument, NULL, ARG_READAHEAD },
+		{ "cache-size", required_argument, NULL, ARG_CACHE },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
@@ -153,6 +159,10 @@ static int parse_argv(int argc, char **argv)
 			if (parse_uint(optarg, 1 << 20, &arg_readahead) < 0)
 				return usage_error("bad --readahead", optarg);
 			break;
+		case ARG_CACHE:
+			if (parse_uint(optarg, 1 << 20, &arg_cache_mib) < 0)
+				return usage_error("bad --cache-size", optarg);
+			break;
 		case 'o':
 			arg_fuse_opts = optarg;
 			break;
@@ -182,10 +192,12 @@ static int parse_argv(int argc, char **argv)
 	arg_mountpoint = argv[optind];
 	if (!arg_repo && !arg_server)
 		arg_repo = getenv("CKSTORE_REPO");
+	if (arg_server && !arg_token)
+		arg_token = getenv("CKSTORE_TOKEN");
 	if (arg_repo && arg_server)
 		return usage_error("--repo and --server exclude each other",
 				   NULL);
-	if (arg_token && !arg_server)
+	if (arg_token && !arg_server && !getenv("CKSTORE_TOKEN"))
 		return usage_error("--token needs --server", NULL);
 	if (!arg_repo && !arg_server)
 		return usage_error("missing --repo DIR or --server URL", NULL);
@@ -327,12 +339,6 @@ int main(int argc, char **argv)
 		return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
 	if (arg_debug)
 		ck_log_set_level(CK_LOG_DEBUG);
-	if (arg_server) {
-		fprintf(stderr, "ckstore-fuse: --server is not available yet "
-				"(the remote backend is not written); use "
-				"--repo DIR\n");
-		return EXIT_FAILURE;
-	}
 	if (!realpath(arg_mountpoint, mnt_real)) {
 		ck_log_error_errno(-errno, "bad mount point '%s': %m",
 				   arg_mountpoint);
@@ -349,7 +355,17 @@ int main(int argc, char **argv)
 		}
 	}
 
-	r = ck_backend_local_open(arg_repo, &b);
+	if (arg_server) {
+		r = ck_backend_remote_open(arg_server, arg_token,
+					   (uint64_t)arg_cache_mib << 20, &b);
+		if (r < 0) {
+			ck_log_error_errno(r, "cannot use server '%s': %m",
+					   arg_server);
+			goto out;
+		}
+	} else {
+		r = ck_backend_local_open(arg_repo, &b);
+	}
 	if (r < 0) {
 		if (r == -EBUSY) {
 			char who[256] = "";
@@ -365,6 +381,14 @@ int main(int argc, char **argv)
 	}
 	if (arg_spool) {
 		snprintf(spool, sizeof(spool), "%s", arg_spool);
+	} else if (arg_server) {
+		uint64_t h = 0xcbf29ce484222325ULL;
+
+		for (const char *c = arg_server; *c; c++)
+			h = (h ^ (uint8_t)*c) * 0x100000001b3ULL;
+		snprintf(spool, sizeof(spool),
+			 "/var/tmp/ckstore-fuse-spool.%016llx",
+			 (unsigned long long)h);
 	} else {
 		r = default_spool(arg_repo, spool, sizeof(spool));
 		if (r < 0) {

@@ -89,7 +89,9 @@ static int spath(const struct ckfs_ver *v, const char *path, char *buf,
 
 static double ttl(const struct ckfs *fs, const struct ckfs_node *n)
 {
-	if (n->kind == CKFS_ENT && n->ver->state == CKFS_V_COMMITTED)
+	/* A version's name may go (gc); what is inside never changes. */
+	if (n->kind == CKFS_ENT && !n->vroot &&
+	    n->ver->state == CKFS_V_COMMITTED)
 		return fs->o.ro_timeout;
 	return fs->o.attr_timeout;
 }
@@ -149,19 +151,28 @@ static int node_stat(struct ckfs *fs, struct ckfs_node *n, struct stat *st)
 	return q;
 }
 
-static bool container_exists(struct ckfs *fs, const char *ctr, bool flat)
+/* 1 if container @ctr exists (in the view), 0 if not, or -errno when
+ * the backend cannot say (e.g. -EIO: server unreachable). */
+static int container_exists(struct ckfs *fs, const char *ctr, bool flat)
 {
 	struct ck_version *vs = NULL;
 	size_t n = 0;
-	bool r;
+	int q;
 
 	if (ck_name_check(ctr) < 0)
-		return false;
+		return 0;
 	if (!flat && ckfs_ctr_spooled(fs, ctr))
-		return true;
-	r = fs->b->ops->versions(fs->b, ctr, &vs, &n) == 0 && n > 0;
+		return 1;
+	q = fs->b->ops->versions(fs->b, ctr, &vs, &n);
+	if (q == 0 && n > 0) {
+		ckfs_known_add(fs, ctr, NULL);
+		for (size_t i = 0; i < n; i++)
+			ckfs_known_add(fs, ctr, vs[i].name);
+	}
 	free(vs);
-	return r;
+	if (q == -EIO && !ckfs_known(fs, ctr, NULL))
+		return 0; /* unreachable, and never heard of */
+	return q < 0 ? q : n > 0;
 }
 
 /* Finds child @name of @p; on success *tmpl describes it (tmpl->ver is
@@ -182,8 +193,9 @@ static int resolve(struct ckfs *fs, struct ckfs_node *p, const char *name,
 		}
 		/* fall through */
 	case CKFS_FLATROOT:
-		if (!container_exists(fs, name, p->kind == CKFS_FLATROOT))
-			return -ENOENT;
+		q = container_exists(fs, name, p->kind == CKFS_FLATROOT);
+		if (q <= 0)
+			return q < 0 ? q : -ENOENT;
 		tmpl->kind = CKFS_CTR;
 		tmpl->flat = p->kind == CKFS_FLATROOT;
 		snprintf(tmpl->ctr, sizeof(tmpl->ctr), "%s", name);
@@ -541,12 +553,19 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
+	if (fs->b->read_only && p->kind != CKFS_ENT) {
+		q = -EROFS;
+		goto out;
+	}
 	switch (p->kind) {
 	case CKFS_ROOT:
-		if (!strcmp(name, CKFS_FLAT_NAME) ||
-		    container_exists(fs, name, false))
+		q = strcmp(name, CKFS_FLAT_NAME)
+			    ? container_exists(fs, name, false)
+			    : 1;
+		/* Unreachable server: the dump goes to the spool. */
+		if (q > 0)
 			q = -EEXIST;
-		else
+		else if (q == 0 || q == -EIO)
 			q = ckfs_ctr_create(fs, name, mode);
 		break;
 	case CKFS_CTR:
@@ -569,6 +588,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 				       AT_SYMLINK_NOFOLLOW);
 		end_write(fs, p);
 	}
+out:
 	if (q < 0)
 		fuse_reply_err(req, -q);
 	else
@@ -682,11 +702,12 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	switch (p->kind) {
 	case CKFS_ROOT:
-		if (!strcmp(name, CKFS_FLAT_NAME))
-			q = -EBUSY;
-		else if (!container_exists(fs, name, false))
+		q = strcmp(name, CKFS_FLAT_NAME)
+			    ? container_exists(fs, name, false)
+			    : -EBUSY;
+		if (q == 0)
 			q = -ENOENT;
-		else
+		else if (q > 0)
 			q = ckfs_ctr_remove(fs, name);
 		break;
 	case CKFS_CTR:
@@ -1088,8 +1109,10 @@ static int list_containers(struct ckfs *fs, struct dlist *d, bool flat)
 	int q;
 
 	q = fs->b->ops->containers(fs->b, &cs, &n);
-	for (size_t i = 0; q == 0 && i < n; i++)
+	for (size_t i = 0; q == 0 && i < n; i++) {
+		ckfs_known_add(fs, cs[i], NULL);
 		q = dl_add(d, cs[i], 0, S_IFDIR);
+	}
 	free(cs);
 	if (q == 0 && !flat) {
 		int fd = openat(fs->data_fd, ".", O_RDONLY | O_DIRECTORY |
@@ -1119,9 +1142,11 @@ static int list_versions(struct ckfs *fs, struct dlist *d, const char *ctr,
 	int q;
 
 	q = fs->b->ops->versions(fs->b, ctr, &vs, &n);
-	for (size_t i = 0; q == 0 && i < n; i++)
+	for (size_t i = 0; q == 0 && i < n; i++) {
+		ckfs_known_add(fs, ctr, vs[i].name);
 		if (!flat || vs[i].chain != CK_CHAIN_BROKEN)
 			q = dl_add(d, vs[i].name, 0, S_IFDIR);
+	}
 	free(vs);
 	if (q < 0 || flat)
 		return q;

@@ -154,12 +154,15 @@ int ckfs_ver_find(struct ckfs *fs, const char *ctr, const char *name,
 		q = fs->b->ops->entries(fs->b, &v->v, flat, &v->es, &v->n);
 	if (q == -ENOLINK)
 		q = -ENOENT;
+	if (q == -EIO && !ckfs_known(fs, ctr, name))
+		q = -ENOENT; /* unreachable, and never heard of */
 	if (q < 0) {
 		ver_free(v);
 		return q;
 	}
 	v->state = CKFS_V_COMMITTED;
 	v->refs = 1;
+	ckfs_known_add(fs, ctr, name);
 	pthread_mutex_lock(&fs->lock);
 	w = find_listed(fs, ctr, name, flat);
 	if (w) { /* another thread was faster */
@@ -244,6 +247,66 @@ void ckfs_ver_entry_stat(const struct ckfs *fs, const struct ckfs_ver *v,
 	(void)fs;
 }
 
+/* --- names the backend listed ------------------------------------------ */
+
+static size_t known_bucket(const char *ctr, const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *ctr; ctr++)
+		h = (h ^ (uint8_t)*ctr) * 0x100000001b3ULL;
+	h = (h ^ '/') * 0x100000001b3ULL;
+	for (; name && *name; name++)
+		h = (h ^ (uint8_t)*name) * 0x100000001b3ULL;
+	return (size_t)(h % CKFS_KNOWN_BUCKETS);
+}
+
+static bool known_locked(struct ckfs *fs, const char *key, size_t b)
+{
+	for (struct ckfs_known *k = fs->known[b]; k; k = k->next)
+		if (!strcmp(k->name, key))
+			return true;
+	return false;
+}
+
+static void known_key(const char *ctr, const char *name, char *key)
+{
+	snprintf(key, 2 * CK_NAME_MAX + 2, "%s%s%s", ctr, name ? "/" : "",
+		 name ? name : "");
+}
+
+void ckfs_known_add(struct ckfs *fs, const char *ctr, const char *name)
+{
+	char key[2 * CK_NAME_MAX + 2];
+	size_t b = known_bucket(ctr, name);
+	struct ckfs_known *k;
+
+	known_key(ctr, name, key);
+	pthread_mutex_lock(&fs->lock);
+	if (!known_locked(fs, key, b) && fs->nknown < CKFS_KNOWN_MAX) {
+		k = malloc(sizeof(*k) + strlen(key) + 1);
+		if (k) {
+			strcpy(k->name, key);
+			k->next = fs->known[b];
+			fs->known[b] = k;
+			fs->nknown++;
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+bool ckfs_known(struct ckfs *fs, const char *ctr, const char *name)
+{
+	char key[2 * CK_NAME_MAX + 2];
+	bool r;
+
+	known_key(ctr, name, key);
+	pthread_mutex_lock(&fs->lock);
+	r = known_locked(fs, key, known_bucket(ctr, name));
+	pthread_mutex_unlock(&fs->lock);
+	return r;
+}
+
 /* --- containers made by mkdir ----------------------------------------- */
 
 int ckfs_ctr_create(struct ckfs *fs, const char *ctr, mode_t mode)
@@ -256,9 +319,9 @@ int ckfs_ctr_create(struct ckfs *fs, const char *ctr, mode_t mode)
 		return strlen(ctr) > CK_NAME_MAX ? -ENAMETOOLONG : -EINVAL;
 	q = fs->b->ops->versions(fs->b, ctr, &vs, &n);
 	free(vs);
-	if (q < 0)
+	if (q < 0 && q != -EIO) /* -EIO: unreachable, spool it anyway */
 		return q;
-	if (n > 0)
+	if (q == 0 && n > 0)
 		return -EEXIST;
 	if (mkdirat(fs->data_fd, ctr, (mode & 07777) | 0700) < 0)
 		return -errno;
@@ -341,10 +404,12 @@ int ckfs_ver_create(struct ckfs *fs, const char *ctr, const char *name,
 	pthread_mutex_unlock(&fs->lock);
 	if (listed)
 		return -EEXIST;
+	/* While the backend is unreachable (-EIO) a dump is accepted into
+	 * the spool; a name taken meanwhile fails its commit (EEXIST). */
 	q = fs->b->ops->version_get(fs->b, ctr, name, &cv);
 	if (q == 0)
 		return -EEXIST;
-	if (q != -ENOENT)
+	if (q != -ENOENT && q != -EIO)
 		return q;
 	/* The container's spool directory, then the version's: mkdirat
 	 * decides between two racing creators. */
@@ -492,7 +557,9 @@ static void commit_one(struct ckfs *fs, struct ckfs_ver *v)
 
 	pthread_rwlock_wrlock(&v->rw);
 	pthread_mutex_lock(&fs->lock);
-	if (v->state != CKFS_V_WRITING || v->writers) {
+	if ((v->state != CKFS_V_WRITING && v->state != CKFS_V_FAILED) ||
+	    (v->state == CKFS_V_FAILED && v->commit_err == -ENOENT) ||
+	    v->writers) {
 		pthread_mutex_unlock(&fs->lock);
 		pthread_rwlock_unlock(&v->rw);
 		return;
@@ -528,6 +595,7 @@ static void commit_one(struct ckfs *fs, struct ckfs_ver *v)
 		pthread_mutex_lock(&fs->lock);
 		v->state = CKFS_V_FAILED;
 		v->commit_err = q;
+		v->failed_ns = ckfs_now_ns();
 		pthread_cond_broadcast(&fs->cond);
 		pthread_mutex_unlock(&fs->lock);
 		return;
@@ -571,6 +639,12 @@ static struct ckfs_ver *next_ready(struct ckfs *fs, bool all)
 	for (struct ckfs_ver *v = fs->vers; v; v = v->next) {
 		int64_t act = __atomic_load_n(&v->active_ns, __ATOMIC_RELAXED);
 
+		if (v->state == CKFS_V_FAILED && !all &&
+		    v->commit_err != -ENOENT &&
+		    now - v->failed_ns >= (int64_t)CKFS_RETRY_S * 1000000000) {
+			v->refs++;
+			return v;
+		}
 		if (v->state != CKFS_V_WRITING || v->writers)
 			continue;
 		if (all || v->stats_closed || now - act >= idle) {

@@ -236,25 +236,22 @@ static int open_parent(struct imp *im, char *path, const char **last,
 		*s = 0;
 		nfd = openat(dfd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 					     O_CLOEXEC);
-		if (nfd < 0 && errno == ENOENT) {
-			if (++im->dirs_made + im->n >
-			    im->o->limits.max_members) {
-				*s = '/';
-				close(dfd);
-				return -E2BIG;
-			}
-			if (mkdirat(dfd, c, 0700) < 0) {
-				*s = '/';
-				close(dfd);
-				return -errno;
-			}
-			nfd = openat(dfd, c, O_RDONLY | O_DIRECTORY |
-						     O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0)
+			nfd = -errno;
+		if (nfd == -ENOENT) {
+			if (++im->dirs_made + im->n > im->o->limits.max_members)
+				nfd = -E2BIG;
+			else if (mkdirat(dfd, c, 0700) < 0)
+				nfd = -errno;
+			else if ((nfd = openat(dfd, c,
+					       O_RDONLY | O_DIRECTORY |
+						       O_NOFOLLOW | O_CLOEXEC)) < 0)
+				nfd = -errno;
 		}
 		*s = '/';
 		close(dfd);
-		if (nfd < 0)
-			return errno == ELOOP ? -ENOTDIR : -errno;
+		if (nfd < 0) /* a symlink or a file on the way */
+			return nfd == -ELOOP ? -ENOTDIR : nfd;
 		dfd = nfd;
 		c = s + 1;
 	}
@@ -680,6 +677,25 @@ static int read_archive(struct imp *im, int fd)
 	return 0;
 }
 
+static int name_taken(struct ck_repo *r, const char *container,
+		      const char *name)
+{
+	struct ck_version *vs = NULL;
+	size_t n = 0;
+	int q;
+
+	q = ck_repo_versions(r, container, &vs, &n);
+	if (q == -ENOENT)
+		return 0;
+	if (q < 0)
+		return q;
+	q = 0;
+	for (size_t i = 0; i < n && !q; i++)
+		q = !strcmp(vs[i].name, name);
+	free(vs);
+	return q;
+}
+
 int ck_archive_import(struct ck_repo *r, const char *container, int fd,
 		      struct ck_archive_import_opts *o, struct ck_version *ret)
 {
@@ -696,6 +712,10 @@ int ck_archive_import(struct ck_repo *r, const char *container, int fd,
 	if (!o->name || ck_name_check(o->name) < 0 ||
 	    ck_name_check(container) < 0)
 		return -EINVAL;
+	/* A taken name fails now, not after the archive was staged. */
+	q = name_taken(r, container, o->name);
+	if (q != 0)
+		return q < 0 ? q : -EEXIST;
 	tmp = o->spool ? o->spool : getenv("TMPDIR");
 	if (!tmp || !*tmp)
 		tmp = "/var/tmp";

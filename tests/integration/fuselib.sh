@@ -43,6 +43,24 @@ mount_fs() {
   fail "$mnt not mounted after 5 s"
 }
 
+# mount_remote URL TOKEN MNT [OPTIONS...]: the same against a ckstored
+# (remote mode), with a spool of its own beside MNT.
+mount_remote() {
+  local url=$1 tok=$2 mnt=$3; shift 3
+  mkdir -p "$mnt"
+  "$CKSTORE_FUSE" -f --server "$url" --token "$tok" --spool "$mnt.spool" "$@" "$mnt" 2>"$mnt.log" &
+  FUSE_PID=$!
+  FUSE_PIDS+=("$FUSE_PID")
+  MOUNTS+=("$mnt")
+  local i
+  for i in $(seq 100); do
+    mountpoint -q "$mnt" && return 0
+    kill -0 "$FUSE_PID" 2>/dev/null || { cat "$mnt.log" >&2; fail "ckstore-fuse exited before mounting $mnt"; }
+    sleep 0.05
+  done
+  fail "$mnt not mounted after 5 s"
+}
+
 # umount_fs MNT PID: unmounts with fusermount3 -u and checks that the
 # daemon exits with status 0 (no leak reported under ASan) within 60 s.
 umount_fs() {
