@@ -518,57 +518,50 @@ static double ratio(uint64_t a, uint64_t b)
 int remote_stats(const char *ctr)
 {
 	struct ck_remote *rm = connect_remote();
-	struct ck_stats st;
+	char c[3 * CK_NAME_MAX + 1], path[4 * CK_NAME_MAX];
+	struct ck_http_req hq = { .method = "GET", .path = path };
 	char a[32], b[32], c1[32], d[32], e[32];
+	json_t *o = NULL, *pc;
 	int q, ret = EXIT_OK;
 
 	if (!rm)
 		return EXIT_FAIL;
-	q = ck_remote_stats(rm, ctr, &st);
+	if (ctr && ck_http_escape(ctr, false, c, sizeof(c)) < 0)
+		q = -ENOENT;
+	else {
+		if (ctr)
+			snprintf(path, sizeof(path), "/v1/containers/%s/stats",
+				 c);
+		else
+			snprintf(path, sizeof(path), "/v1/stats");
+		q = ck_remote_call(rm, &hq, (void **)&o);
+	}
 	if (q == -ENOENT && ctr) {
 		ck_remote_free(rm);
 		fprintf(stderr, "ckstore: error: no container '%s'\n", ctr);
 		return EXIT_FAIL;
 	}
-	if (q < 0) {
-		ret = fail(rm, q, "cannot compute statistics");
+	if (q < 0 || !o) {
+		ret = fail(rm, q < 0 ? q : -EPROTO,
+			   "cannot compute statistics");
 		ck_remote_free(rm);
 		return ret;
 	}
 	ck_remote_free(rm);
-	if (arg_json) {
-		json_t *o = json_pack(
-			"{s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-			"s:I, s:f, s:f, s:f, s:f}",
-			"container", ctr, "containers",
-			(json_int_t)st.containers, "versions",
-			(json_int_t)st.versions, "logical_bytes",
-			(json_int_t)st.logical_bytes, "chunks",
-			(json_int_t)st.chunks, "raw_bytes",
-			(json_int_t)st.raw_bytes, "stored_bytes",
-			(json_int_t)st.stored_bytes, "delta_chunks",
-			(json_int_t)st.delta_chunks, "delta_raw_bytes",
-			(json_int_t)st.delta_raw_bytes, "delta_stored_bytes",
-			(json_int_t)st.delta_stored_bytes, "disk_bytes",
-			(json_int_t)st.disk_bytes, "dedup_ratio",
-			ratio(st.logical_bytes, st.raw_bytes),
-			"compression_ratio",
-			ratio(st.raw_bytes, st.stored_bytes), "total_ratio",
-			ratio(st.logical_bytes, st.stored_bytes),
-			"delta_saved_bytes",
-			(double)(st.delta_raw_bytes - st.delta_stored_bytes));
+	/* The server answers with what `stats --json` prints locally. */
+	if (arg_json)
 		return cli_json_print(o) < 0 ? EXIT_FAIL : EXIT_OK;
-	}
+#define U(k) ((uint64_t)json_integer_value(json_object_get(o, k)))
 	if (ctr) {
 		printf("container       %s\n"
 		       "versions        %" PRIu64 "\n"
 		       "logical         %s\n"
 		       "stored (added)  %s in %" PRIu64 " chunks\n"
 		       "ratio           %.2fx\n",
-		       ctr, st.versions,
-		       cli_size(st.logical_bytes, a, sizeof(a)),
-		       cli_size(st.stored_bytes, b, sizeof(b)), st.chunks,
-		       ratio(st.logical_bytes, st.stored_bytes));
+		       ctr, U("versions"), cli_size(U("logical_bytes"), a, sizeof(a)),
+		       cli_size(U("stored_bytes"), b, sizeof(b)), U("chunks"),
+		       ratio(U("logical_bytes"), U("stored_bytes")));
+		json_decref(o);
 		return EXIT_OK;
 	}
 	printf("containers      %" PRIu64 "\n"
@@ -578,16 +571,45 @@ int remote_stats(const char *ctr)
 	       "stored          %s (compression %.2fx, total %.2fx)\n"
 	       "deltas          %" PRIu64 " chunks, %s saved\n"
 	       "on disk         %s\n",
-	       st.containers, st.versions,
-	       cli_size(st.logical_bytes, a, sizeof(a)),
-	       cli_size(st.raw_bytes, b, sizeof(b)), st.chunks,
-	       ratio(st.logical_bytes, st.raw_bytes),
-	       cli_size(st.stored_bytes, c1, sizeof(c1)),
-	       ratio(st.raw_bytes, st.stored_bytes),
-	       ratio(st.logical_bytes, st.stored_bytes), st.delta_chunks,
-	       cli_size(st.delta_raw_bytes - st.delta_stored_bytes, d,
+	       U("containers"), U("versions"),
+	       cli_size(U("logical_bytes"), a, sizeof(a)),
+	       cli_size(U("raw_bytes"), b, sizeof(b)), U("chunks"),
+	       ratio(U("logical_bytes"), U("raw_bytes")),
+	       cli_size(U("stored_bytes"), c1, sizeof(c1)),
+	       ratio(U("raw_bytes"), U("stored_bytes")),
+	       ratio(U("logical_bytes"), U("stored_bytes")), U("delta_chunks"),
+	       cli_size(U("delta_raw_bytes") - U("delta_stored_bytes"), d,
 			sizeof(d)),
-	       cli_size(st.disk_bytes, e, sizeof(e)));
+	       cli_size(U("disk_bytes"), e, sizeof(e)));
+#undef U
+	pc = json_object_get(o, "per_container");
+	if (json_array_size(pc)) {
+		size_t i;
+		json_t *x;
+
+		printf("\n%-24s %8s %8s %10s %10s  %s\n", "CONTAINER",
+		       "VERSIONS", "COMPLETE", "LOGICAL", "STORED", "LATEST");
+		json_array_foreach(pc, i, x)
+		{
+			const char *l = json_string_value(
+				json_object_get(x, "latest"));
+
+			printf("%-24s %8" JSON_INTEGER_FORMAT
+			       " %8" JSON_INTEGER_FORMAT " %10s %10s  %s\n",
+			       json_string_value(json_object_get(x, "container")),
+			       json_integer_value(json_object_get(x, "versions")),
+			       json_integer_value(
+				       json_object_get(x, "complete_versions")),
+			       cli_size((uint64_t)json_integer_value(
+						json_object_get(x, "logical_bytes")),
+					a, sizeof(a)),
+			       cli_size((uint64_t)json_integer_value(
+						json_object_get(x, "stored_bytes")),
+					b, sizeof(b)),
+			       l ? l : "-");
+		}
+	}
+	json_decref(o);
 	return EXIT_OK;
 }
 

@@ -40,6 +40,15 @@ for s in $(all_series); do
   [ "$(json 'd["logical_bytes"]' <"$T/stats.json")" -eq "$(json 'd["raw_bytes"]' <"$T/count.json")" ] \
     || fail "$s: logical bytes"
   cks fsck || fail "$s: fsck over HTTP not clean"
+  # the same output as the local CLI reading the same repository
+  drop='{k: v for k, v in d.items() if k not in ("disk_bytes", "disk")}'
+  diff <(cks stats --json | json "$drop") <(ck --repo "$R" stats --json | json "$drop") \
+    || fail "$s: stats --json differs from local"
+  diff <(cks stats | grep -v "on disk") <(ck --repo "$R" stats | grep -v "on disk") || fail "$s: stats differs"
+  diff <(cks versions "$s") <(ck --repo "$R" versions "$s") || fail "$s: versions differs"
+  diff <(cks ls --json) <(ck --repo "$R" ls --json) || fail "$s: ls --json differs"
+  diff <(cks ls "$s" v01) <(ck --repo "$R" ls "$s" v01) || fail "$s: ls VERSION differs"
+  diff <(cks stats "$s") <(ck --repo "$R" stats "$s") || fail "$s: stats CONTAINER differs"
 
   # cat, ls, ranges, ETag, HEAD
   first=$src/v01
