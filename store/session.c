@@ -782,6 +782,81 @@ static void classify(struct ck_session *s, struct ck_version *v)
 	}
 }
 
+/*
+ * A delta must stay deeper than its base (chunk.h). Its depth was taken
+ * from the base's record when the delta was made; if that base was
+ * deleted and written again since (gc freed it, another session stored
+ * the same content as a deeper delta), the stored base may now be as deep
+ * or deeper. Before the delta is counted, under r->lock, this is checked;
+ * a delta that would break the rule is rewritten as a whole record, its
+ * bytes verified against its ID. -EAGAIN if the base is gone. Updates
+ * *len and *h to the record as stored. Caller holds r->lock.
+ */
+static int check_base(struct ck_session *s, struct ck_batch *b,
+		      const struct ck_id *id, const void *rec, size_t *len,
+		      struct ck_chunk_hdr *h)
+{
+	struct ck_repo *r = s->r;
+	struct ck_chunk_hdr bh, nh = { .enc = CK_ENC_ZSTD };
+	uint8_t *base = NULL, *page = NULL;
+	struct ck_id got;
+	void *brec = NULL;
+	size_t blen = 0, zlen = 0;
+	int q, n;
+
+	q = ck_catalog_get(r->cat, CK_CF_CHUNKS, h->base.b, CK_ID_SIZE, &brec,
+			   &blen);
+	if (q < 0)
+		return q == -ENOENT ? -EAGAIN : q;
+	q = ck_chunk_parse(brec, blen, &bh);
+	free(brec);
+	if (q < 0 || bh.depth < h->depth)
+		return q;
+	base = malloc(CK_CHUNK_MAX);
+	page = malloc(h->raw_len);
+	if (!base || !page) {
+		q = -ENOMEM;
+		goto out;
+	}
+	n = ck_repo_chunk_read(r, &h->base, base, CK_CHUNK_MAX);
+	if (n < 0) {
+		q = n == -ENOENT ? -EAGAIN : n;
+		goto out;
+	}
+	q = ck_decompress((const uint8_t *)rec + h->body_off,
+			  *len - h->body_off, base, (size_t)n, page,
+			  h->raw_len);
+	if (q < 0)
+		goto out;
+	ck_id_compute(&r->hasher, page, h->raw_len, &got);
+	if (!ck_id_equal(&got, id)) {
+		q = -EBADMSG;
+		goto out;
+	}
+	nh.raw_len = h->raw_len;
+	q = ck_compress(r->settings.zstd_level, page, h->raw_len, NULL, 0,
+			s->zbuf + CK_CHUNK_HDR, s->zbuf_cap - CK_CHUNK_HDR,
+			&zlen);
+	if (q == -ENOSPC || (q == 0 && zlen >= h->raw_len)) {
+		nh.enc = CK_ENC_RAW;
+		memcpy(s->zbuf + CK_CHUNK_HDR, page, h->raw_len);
+		zlen = h->raw_len;
+		q = 0;
+	}
+	if (q < 0)
+		goto out;
+	ck_chunk_write_hdr(&nh, s->zbuf);
+	ck_batch_put(b, CK_CF_CHUNKS, id->b, CK_ID_SIZE, s->zbuf,
+		     CK_CHUNK_HDR + zlen);
+	nh.body_off = CK_CHUNK_HDR;
+	*h = nh;
+	*len = CK_CHUNK_HDR + zlen;
+out:
+	free(base);
+	free(page);
+	return q;
+}
+
 /* Takes ownership of the records this session wrote that nobody counted
  * yet (and, transitively, of uncounted delta bases they name), adding
  * reference and statistics updates to @b. Caller holds r->lock. */
@@ -848,6 +923,8 @@ static int own_chunks(struct ck_session *s, struct ck_batch *b,
 			goto out;
 		}
 		q = ck_chunk_parse(rec, len, &h);
+		if (q == 0 && h.enc == CK_ENC_DELTA)
+			q = check_base(s, b, &id, rec, &len, &h);
 		free(rec);
 		if (q < 0)
 			goto out;

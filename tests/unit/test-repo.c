@@ -493,6 +493,69 @@ static void test_reuse_after_delete(void)
 	ck_repo_free(r);
 }
 
+/* A delta's base is freed by a deletion and stored again, deeper, by
+ * another session before the delta is committed: the commit must not
+ * count a delta that is not deeper than its base. */
+static void test_base_rewritten_deeper(void)
+{
+	struct ck_repo *r = fresh(true);
+	uint8_t y0[PAGE], y1[PAGE], x[PAGE], z[PAGE];
+	struct ck_session *s = NULL, *t = NULL;
+	struct ck_id iy0, iy1, ix, iz;
+	struct ck_version vx, vz, vt;
+	struct ck_entry e;
+	uint8_t buf[PAGE];
+
+	page_fill(y0, 301);
+	memcpy(y1, y0, PAGE);
+	y1[10] ^= 1;
+	memcpy(x, y1, PAGE);
+	x[20] ^= 1;
+	memcpy(z, x, PAGE);
+	z[30] ^= 1;
+	ck_id_compute(ck_repo_hasher(r), y0, PAGE, &iy0);
+	ck_id_compute(ck_repo_hasher(r), y1, PAGE, &iy1);
+	ck_id_compute(ck_repo_hasher(r), x, PAGE, &ix);
+	ck_id_compute(ck_repo_hasher(r), z, PAGE, &iz);
+	/* X stored whole, in its own version. */
+	vx = put_pages(r, "x", x, 1, NULL);
+	/* Session S makes Z a delta of X (depth 1), not yet committed. */
+	CK_ASSERT(ck_session_begin(r, "c", "z", &s) == 0);
+	CK_ASSERT(ck_session_put_chunk(s, &iz, z, PAGE, &ix) == 0);
+	CK_ASSERT(ck_session_add_file_ids(s, "p", PAGE, PAGE, &iz, 1, &meta) ==
+		  0);
+	/* X goes; session T stores X again as a delta of depth 2. */
+	CK_ASSERT(ck_repo_version_delete(r, "c", vx.vid, NULL) == 0);
+	CK_ASSERT(ck_session_begin(r, "c", "t", &t) == 0);
+	CK_ASSERT(ck_session_put_chunk(t, &iy0, y0, PAGE, NULL) == 0);
+	CK_ASSERT(ck_session_add_file_ids(t, "a", PAGE, PAGE, &iy0, 1,
+					  &meta) == 0);
+	CK_ASSERT(ck_session_commit(t, &vt) == 0);
+	t = ck_session_free(t);
+	CK_ASSERT(ck_session_begin(r, "c", "t2", &t) == 0);
+	CK_ASSERT(ck_session_put_chunk(t, &iy1, y1, PAGE, &iy0) == 0);
+	CK_ASSERT(ck_session_add_file_ids(t, "a", PAGE, PAGE, &iy1, 1,
+					  &meta) == 0);
+	CK_ASSERT(ck_session_commit(t, NULL) == 0);
+	t = ck_session_free(t);
+	CK_ASSERT(ck_session_begin(r, "c", "t3", &t) == 0);
+	CK_ASSERT(ck_session_put_chunk(t, &ix, x, PAGE, &iy1) == 0);
+	CK_ASSERT(ck_session_add_file_ids(t, "b", PAGE, PAGE, &ix, 1, &meta) ==
+		  0);
+	CK_ASSERT(ck_session_commit(t, NULL) == 0);
+	t = ck_session_free(t);
+	CK_ASSERT(chunk_depth(r, &ix) == 2);
+	/* Now S commits: Z cannot stay a depth-1 delta of a depth-2 base. */
+	CK_ASSERT(ck_session_commit(s, &vz) == 0);
+	s = ck_session_free(s);
+	CK_ASSERT(chunk_depth(r, &iz) == 0);
+	CK_ASSERT(fsck_mask(r, NULL) == 0);
+	CK_ASSERT(ck_repo_entry_get(r, vz.vid, "p", &e) == 0);
+	CK_ASSERT(ck_file_read(r, vz.vid, &e, 0, buf, PAGE) == PAGE);
+	CK_ASSERT(memcmp(buf, z, PAGE) == 0);
+	ck_repo_free(r);
+}
+
 /* An abandoned session leaves garbage, which fsck does not call damage. */
 static void test_abandoned_session(void)
 {
@@ -533,6 +596,7 @@ int main(void)
 	test_corrupt_base_reported();
 	test_concurrent_writers();
 	test_reuse_after_delete();
+	test_base_rewritten_deeper();
 	test_abandoned_session();
 	ck_test_rmdir(dir);
 	return 0;
