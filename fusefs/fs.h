@@ -3,7 +3,7 @@
  * fs.h - ckstore-fuse's file system: the name space, the inode table,
  * versions being written (the spool) and their commit.
  *
- * Name space (docs/fuse.md has the user's view):
+ * Name space (README.md, "Mount", has the user's view):
  *
  *   /                               containers, and .flat
  *   /<container>/                   its versions (committed and being
@@ -46,6 +46,12 @@
  *
  * Spool recovery: at start-up every directory left under <spool>/data/
  * (a killed mount) is committed before the file system is served.
+ *
+ * An unreachable backend (remote mode, -EIO after its retries): a lookup
+ * of a container or version the backend listed before fails with EIO, of
+ * one it never listed with ENOENT, so that mkdir of a new dump still
+ * works; new dumps go to the spool and are committed when the backend
+ * is back (FAILED, retried). Names seen are kept in fs->known.
  *
  * Locking. fs->lock (a mutex) protects the hash tables, every node's
  * fields, the version list and each version's counters and state
