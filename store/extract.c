@@ -81,46 +81,68 @@ static int decode_range(struct ck_repo *r, const struct ck_entry *e,
 int ck_file_read(struct ck_repo *r, uint64_t vid, const struct ck_entry *e,
 		 uint64_t off, void *buf, size_t len)
 {
-	struct ck_id ids[RANGE_CHUNKS];
-	uint8_t *tmp = NULL;
-	size_t done = 0;
+	const uint64_t cs = e->chunk_size;
+	uint8_t *out = buf, *page = NULL;
+	struct ck_id *ids = NULL;
+	uint64_t end, c0, c1, c;
 	int q = 0;
 
 	if (e->type != CK_ENTRY_FILE)
 		return -EISDIR;
-	if (off >= e->size)
+	if (off >= e->size || len == 0)
 		return 0;
 	if (len > e->size - off)
 		len = (size_t)(e->size - off);
 	if (len > INT32_MAX)
 		len = INT32_MAX;
-	tmp = malloc((size_t)RANGE_CHUNKS * e->chunk_size);
-	if (!tmp)
+	end = off + len;
+	c0 = off / cs;
+	c1 = (end - 1) / cs;
+	/* One lookup of the chunk list for the whole range (FUSE and cat
+	 * read 1 MiB at a time). */
+	ids = malloc((size_t)(c1 - c0 + 1) * sizeof(*ids));
+	if (!ids)
 		return -ENOMEM;
-	while (done < len) {
-		uint64_t pos = off + done;
-		uint64_t c = pos / e->chunk_size;
-		size_t n = RANGE_CHUNKS;
-		size_t skip = (size_t)(pos - c * e->chunk_size), take;
+	q = ck_repo_entry_chunks(r, vid, e, c0, (size_t)(c1 - c0 + 1), ids);
+	for (c = c0; q == 0 && c <= c1;) {
+		uint64_t cstart = c * cs;
+		uint64_t cend = cstart + cs < e->size ? cstart + cs : e->size;
 
-		if (n > e->nchunks - c)
-			n = (size_t)(e->nchunks - c);
-		q = ck_repo_entry_chunks(r, vid, e, c, n, ids);
-		if (q < 0)
-			break;
-		q = decode_range(r, e, ids, c, n, tmp, true);
-		if (q < 0)
-			break;
-		take = n * e->chunk_size - skip;
-		if (c + n == e->nchunks)
-			take = (size_t)(e->size - pos);
-		if (take > len - done)
-			take = len - done;
-		memcpy((uint8_t *)buf + done, tmp + skip, take);
-		done += take;
+		if (cstart >= off && cend <= end) {
+			/* Whole chunks decode straight into the caller's
+			 * buffer. */
+			size_t k = 1;
+
+			while (c + k <= c1 && k < RANGE_CHUNKS &&
+			       ((c + k) * cs + cs < e->size ? (c + k) * cs + cs
+							    : e->size) <= end)
+				k++;
+			q = decode_range(r, e, ids + (c - c0), c, k,
+					 out + (cstart - off), true);
+			c += k;
+			continue;
+		}
+		/* A chunk cut by the start or the end of the range. */
+		if (!page) {
+			page = malloc(cs);
+			if (!page) {
+				q = -ENOMEM;
+				break;
+			}
+		}
+		q = decode_range(r, e, ids + (c - c0), c, 1, page, true);
+		if (q == 0) {
+			uint64_t from = cstart > off ? cstart : off;
+			uint64_t to = cend < end ? cend : end;
+
+			memcpy(out + (from - off), page + (from - cstart),
+			       (size_t)(to - from));
+		}
+		c++;
 	}
-	free(tmp);
-	return q < 0 ? q : (int)done;
+	free(page);
+	free(ids);
+	return q < 0 ? q : (int)len;
 }
 
 int ck_file_write_fd(struct ck_repo *r, uint64_t vid,

@@ -60,7 +60,7 @@
 #define CK_SMALL_CHUNK (64u << 10) /* chunk size of non-page files */
 #define CK_NAME_MAX 128		   /* container and version names */
 #define CK_PATH_MAX 1024	   /* paths inside a version */
-#define CK_SEG_CHUNKS 16384	   /* chunk IDs per manifest segment */
+#define CK_SEG_CHUNKS 1024	   /* chunk IDs per manifest segment */
 
 struct ck_repo;
 
