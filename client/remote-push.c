@@ -821,9 +821,15 @@ int ck_remote_push_dir(struct ck_remote *rm, const char *container,
 		return set_err(o->errpath, dir, -errno);
 	q = walk_dir(&w, "", 0);
 	if (q == 0) {
-		q = push_once(rm, container, name, &w, o, ret);
-		if (q == -EAGAIN) /* a reused chunk was deleted meanwhile */
+		/* A chunk this upload reused was deleted by a concurrent gc
+		 * before the commit (docs/gc.md): upload again, what is
+		 * missing now; gc running continuously can take a few. */
+		for (int i = 0; i < 5; i++) {
 			q = push_once(rm, container, name, &w, o, ret);
+			if (q != -EAGAIN)
+				break;
+			usleep(50000u << i);
+		}
 	}
 	free(w.v);
 	close(w.root_fd);

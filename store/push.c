@@ -720,9 +720,15 @@ int ck_push_dir(struct ck_repo *r, const char *container, const char *src,
 	}
 	if (q < 0)
 		goto out;
-	q = push_once(r, container, name, &w, ret);
-	if (q == -EAGAIN) /* a reused chunk was deleted meanwhile */
+	/* A chunk this push reused was deleted by a concurrent gc before
+	 * the commit (docs/gc.md): push again, writing what is missing
+	 * now; gc running continuously can take a few. */
+	for (int i = 0; i < 5; i++) {
 		q = push_once(r, container, name, &w, ret);
+		if (q != -EAGAIN)
+			break;
+		usleep(50000u << i);
+	}
 out:
 	free(w.v);
 	close(w.root_fd);
