@@ -6,7 +6,9 @@
  * record 'J' epoch session n listing their IDs (session.c flush_locked);
  * the commit deletes the session's journal in its own batch. So the
  * journal names exactly the records that may be garbage, and the sweep
- * costs what was left behind, not what is stored.
+ * costs what was left behind, not what is stored. The chunks a deletion
+ * kept at count zero for a session ('Z' keys, delete.c) are reclaimed in
+ * the same sweep.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -33,10 +35,7 @@ static bool session_live(struct ck_repo *r, uint64_t epoch, uint64_t sid)
 		return false; /* that writer is gone */
 	if (ck_repo_read_only(r))
 		return true; /* another process's sessions: cannot tell */
-	for (size_t i = 0; i < r->nlive; i++)
-		if (r->live[i] == sid)
-			return true;
-	return false;
+	return ck_repo_session_live(r, sid);
 }
 
 /* Deletes the records of one dead journal entry that are still
@@ -164,6 +163,14 @@ out:
 	ck_iter_free(it);
 	ck_idmap_release(&live);
 	free(dead);
+	if (q == 0) {
+		/* What deletions kept for sessions that never committed. */
+		uint64_t zc = 0, zb = 0;
+
+		q = ck_repo_reclaim(r, dry_run, &zc, &zb);
+		chunks += zc;
+		bytes += zb;
+	}
 	if (q == 0) {
 		*ret_chunks = chunks;
 		*ret_bytes = bytes;

@@ -26,7 +26,10 @@ struct dstate {
 	uint64_t count; /* stored reference count */
 	uint64_t dec;	/* decrements accumulated */
 	bool read;	/* count is known */
+	bool present;	/* a count key exists */
 	bool dead;
+	bool kept;	/* would die, but an open session holds it */
+	bool inert;	/* a reclaim candidate that must not die */
 };
 
 struct deletion {
@@ -66,6 +69,16 @@ static int dec(struct deletion *d, const struct ck_id *id)
 	}
 	d->st[sl->val].dec++;
 	return 0;
+}
+
+/* Adds @id with no decrement: a reclaim candidate. */
+static int seed(struct deletion *d, const struct ck_id *id)
+{
+	int q = dec(d, id);
+
+	if (q == 0)
+		d->st[ck_idmap_find(&d->map, id)->val].dec--;
+	return q;
 }
 
 /* Collects one decrement per distinct chunk of version @vid and the keys
@@ -159,6 +172,7 @@ static int read_counts(struct deletion *d, size_t from)
 			struct dstate *s = &d->st[i + j];
 
 			s->read = true;
+			s->present = vals[j] != NULL;
 			s->count = 0;
 			if (vals[j] && vlens[j] == 8)
 				s->count = ck_get_le64(vals[j]);
@@ -172,6 +186,109 @@ static int read_counts(struct deletion *d, size_t from)
 	return 0;
 }
 
+/*
+ * Evaluates deaths: a dead delta adds a decrement to its base, which is
+ * evaluated in the next round. Adds the deletions, decrements, 'Z' keys
+ * of kept chunks and statistics to @b; st[] gets the statistics deltas
+ * (chunks, raw, stored, delta chunks, delta raw, delta stored). Caller
+ * holds r->lock.
+ */
+static int settle(struct deletion *d, struct ck_batch *b, int64_t st[6])
+{
+	struct ck_repo *r = d->r;
+	size_t done = 0;
+	int q = 0;
+
+	for (;;) {
+		bool changed = false;
+
+		if (done < d->n) {
+			q = read_counts(d, done);
+			if (q < 0)
+				return q;
+			done = d->n;
+		}
+		for (size_t i = 0; i < d->n; i++) {
+			struct dstate *s = &d->st[i];
+			struct ck_chunk_hdr h;
+			void *rec = NULL;
+			size_t len = 0;
+
+			if (s->dead || s->kept || s->inert || !s->read ||
+			    s->dec < s->count)
+				continue;
+			if (s->dec > s->count) {
+				/* More references dropped than counted: the
+				 * counts are wrong; touch nothing. */
+				return -EBADMSG;
+			}
+			if (ck_repo_chunk_held(r, &d->idv[i])) {
+				uint8_t zk[1 + CK_ID_SIZE];
+
+				s->kept = true; /* its base keeps its count */
+				ck_batch_put(b, CK_CF_META, zk,
+					     ck_key_zero(zk, &d->idv[i]), "", 0);
+				continue;
+			}
+			s->dead = true;
+			changed = true;
+			q = ck_catalog_get(r->cat, CK_CF_CHUNKS, d->idv[i].b,
+					   CK_ID_SIZE, &rec, &len);
+			if (q == -ENOENT) {
+				q = 0; /* already missing: fsck reports */
+				continue;
+			}
+			if (q < 0)
+				return q;
+			st[0]--;
+			st[2] -= (int64_t)len;
+			q = ck_chunk_parse(rec, len, &h);
+			free(rec);
+			if (q < 0) {
+				q = 0; /* unreadable record: free it anyway */
+				continue;
+			}
+			st[1] -= h.raw_len;
+			if (h.enc == CK_ENC_DELTA) {
+				st[3]--;
+				st[4] -= h.raw_len;
+				st[5] -= (int64_t)len;
+				q = dec(d, &h.base);
+				if (q < 0)
+					return q;
+			}
+		}
+		if (!changed && done == d->n)
+			break;
+	}
+
+	for (size_t i = 0; i < d->n; i++) {
+		struct dstate *s = &d->st[i];
+
+		if (s->dead) {
+			ck_batch_delete(b, CK_CF_CHUNKS, d->idv[i].b,
+					CK_ID_SIZE);
+			ck_batch_delete(b, CK_CF_REFS, d->idv[i].b, CK_ID_SIZE);
+		} else if (s->dec) {
+			ck_batch_add_u64(b, CK_CF_REFS, d->idv[i].b, CK_ID_SIZE,
+					 -(int64_t)s->dec);
+		}
+	}
+	{
+		static const char *const names[6] = {
+			CK_STAT_CHUNKS,	      CK_STAT_RAW,
+			CK_STAT_STORED,	      CK_STAT_DELTA_CHUNKS,
+			CK_STAT_DELTA_RAW,    CK_STAT_DELTA_STORED,
+		};
+
+		for (int i = 0; i < 6; i++)
+			if (st[i])
+				ck_batch_add_u64(b, CK_CF_STATS, names[i],
+						 strlen(names[i]), st[i]);
+	}
+	return 0;
+}
+
 int ck_repo_versions_delete(struct ck_repo *r, const char *container,
 			    const struct ck_version *vs, size_t nvids,
 			    bool dry_run, struct ck_delete_report *rep)
@@ -180,7 +297,6 @@ int ck_repo_versions_delete(struct ck_repo *r, const char *container,
 	struct ck_batch *b = NULL;
 	uint8_t key[3 + 2 * CK_NAME_MAX + 4];
 	int64_t st[6] = { 0 };
-	size_t done = 0;
 	int q = 0;
 
 	if (!dry_run && ck_repo_read_only(r))
@@ -211,87 +327,9 @@ int ck_repo_versions_delete(struct ck_repo *r, const char *container,
 				ck_key_name(key, container, v->name));
 	}
 
-	/* Evaluate deaths; a dead delta adds a decrement to its base, which
-	 * is evaluated in the next round. */
-	for (;;) {
-		bool changed = false;
-
-		if (done < d.n) {
-			q = read_counts(&d, done);
-			if (q < 0)
-				goto out;
-			done = d.n;
-		}
-		for (size_t i = 0; i < d.n; i++) {
-			struct dstate *s = &d.st[i];
-			struct ck_chunk_hdr h;
-			void *rec = NULL;
-			size_t len = 0;
-
-			if (s->dead || !s->read || s->dec < s->count)
-				continue;
-			if (s->dec > s->count) {
-				/* More references dropped than counted: the
-				 * counts are wrong; touch nothing. */
-				q = -EBADMSG;
-				goto out;
-			}
-			s->dead = true;
-			changed = true;
-			q = ck_catalog_get(r->cat, CK_CF_CHUNKS, d.idv[i].b,
-					   CK_ID_SIZE, &rec, &len);
-			if (q == -ENOENT) {
-				q = 0; /* already missing: fsck reports */
-				continue;
-			}
-			if (q < 0)
-				goto out;
-			st[0]--;
-			st[2] -= (int64_t)len;
-			q = ck_chunk_parse(rec, len, &h);
-			free(rec);
-			if (q < 0) {
-				q = 0; /* unreadable record: free it anyway */
-				continue;
-			}
-			st[1] -= h.raw_len;
-			if (h.enc == CK_ENC_DELTA) {
-				st[3]--;
-				st[4] -= h.raw_len;
-				st[5] -= (int64_t)len;
-				q = dec(&d, &h.base);
-				if (q < 0)
-					goto out;
-			}
-		}
-		if (!changed && done == d.n)
-			break;
-	}
-
-	for (size_t i = 0; i < d.n; i++) {
-		struct dstate *s = &d.st[i];
-
-		if (s->dead) {
-			ck_batch_delete(b, CK_CF_CHUNKS, d.idv[i].b,
-					CK_ID_SIZE);
-			ck_batch_delete(b, CK_CF_REFS, d.idv[i].b, CK_ID_SIZE);
-		} else if (s->dec) {
-			ck_batch_add_u64(b, CK_CF_REFS, d.idv[i].b, CK_ID_SIZE,
-					 -(int64_t)s->dec);
-		}
-	}
-	{
-		static const char *const names[6] = {
-			CK_STAT_CHUNKS,	      CK_STAT_RAW,
-			CK_STAT_STORED,	      CK_STAT_DELTA_CHUNKS,
-			CK_STAT_DELTA_RAW,    CK_STAT_DELTA_STORED,
-		};
-
-		for (int i = 0; i < 6; i++)
-			if (st[i])
-				ck_batch_add_u64(b, CK_CF_STATS, names[i],
-						 strlen(names[i]), st[i]);
-	}
+	q = settle(&d, b, st);
+	if (q < 0)
+		goto out;
 	if (rep) {
 		rep->versions = nvids;
 		rep->chunks_freed = (uint64_t)-st[0];
@@ -334,5 +372,75 @@ int ck_repo_version_delete(struct ck_repo *r, const char *container,
 		q = ck_repo_versions_delete(r, container, &v, 1, false, &rep);
 	if (q == 0 && ret_freed)
 		*ret_freed = rep.bytes_freed;
+	return q;
+}
+
+int ck_repo_reclaim(struct ck_repo *r, bool dry_run, uint64_t *ret_chunks,
+		    uint64_t *ret_bytes)
+{
+	struct deletion d = { .r = r };
+	struct ck_batch *b = NULL;
+	struct ck_iter *it = NULL;
+	int64_t st[6] = { 0 };
+	size_t nseeds;
+	int q;
+
+	if (!dry_run && ck_repo_read_only(r))
+		return -EROFS;
+	b = ck_batch_new(r->cat);
+	if (!b)
+		return -ENOMEM;
+	pthread_mutex_lock(&r->lock);
+	q = ck_iter_new(r->cat, CK_CF_META, "Z", 1, &it);
+	if (q < 0)
+		goto out;
+	for (; ck_iter_valid(it); ck_iter_next(it)) {
+		size_t klen;
+		const uint8_t *k = ck_iter_key(it, &klen);
+		struct ck_id id;
+
+		if (klen != 1 + CK_ID_SIZE)
+			continue;
+		memcpy(id.b, k + 1, CK_ID_SIZE);
+		q = seed(&d, &id);
+		if (q < 0)
+			goto out;
+	}
+	q = ck_iter_status(it);
+	if (q < 0)
+		goto out;
+	nseeds = d.n;
+	q = read_counts(&d, 0);
+	if (q < 0)
+		goto out;
+	/* Only a chunk still at zero dies; one a commit counted again, or
+	 * whose count key is gone, is left alone. */
+	for (size_t i = 0; i < nseeds; i++)
+		if (!d.st[i].present || d.st[i].count)
+			d.st[i].inert = true;
+	q = settle(&d, b, st);
+	if (q < 0)
+		goto out;
+	for (size_t i = 0; i < nseeds; i++) {
+		uint8_t zk[1 + CK_ID_SIZE];
+
+		if (!d.st[i].kept)
+			ck_batch_delete(b, CK_CF_META, zk,
+					ck_key_zero(zk, &d.idv[i]));
+	}
+	*ret_chunks = (uint64_t)-st[0];
+	*ret_bytes = (uint64_t)-st[2];
+	if (dry_run || nseeds == 0)
+		goto out;
+	q = ck_catalog_write(r->cat, b, true);
+	if (q == 0 && st[0])
+		r->del_epoch++;
+out:
+	pthread_mutex_unlock(&r->lock);
+	ck_iter_free(it);
+	ck_batch_free(b);
+	ck_idmap_release(&d.map);
+	free(d.st);
+	free(d.idv);
 	return q;
 }

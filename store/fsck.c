@@ -398,6 +398,17 @@ static int check_refs(struct fsck *f)
 		sl = ck_idmap_find(&f->expected, &id);
 		if (sl)
 			want = sl->val;
+		if (have == 0 && want == 0) {
+			/* Kept by a deletion for a session that did not
+			 * commit: gc reclaims it (delete.c). */
+			struct ck_idmap_slot *cs = ck_idmap_find(&f->chunks,
+								 &id);
+
+			if (cs) {
+				f->rep.garbage_chunks++;
+				f->rep.garbage_bytes += f->info[cs->val].len;
+			}
+		}
 		if (have != want)
 			problem(f, CK_FSCK_BAD_REFCOUNT,
 				"chunk %s: count is %" PRIu64

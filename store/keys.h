@@ -10,11 +10,13 @@
  *   'F' vid:be64 path                  entry header (+ symlink target)
  *   'X' vid:be64 path '\0' seg:be32    chunk IDs of one file segment
  *   'f' vid:be64 path, 'x' ...          the same for the flattened view
+ *                                      (CRIU page files of incremental
+ *                                      dumps with their parents' pages)
  *   'J' epoch:be64 session:be64 n:be32 IDs of chunks a session wrote and
  *                                      has not committed yet (journal)
  *   'P' container                      retention policy (JSON)
- *                                      (CRIU page files of incremental
- *                                      dumps with their parents' pages)
+ *   'Z' id[16]                         a chunk a deletion kept at count
+ *                                      zero for an open session (delete.c)
  * CK_CF_CHUNKS: id[16] -> chunk record (chunk.h)
  * CK_CF_REFS:   id[16] -> u64 LE reference count
  * CK_CF_STATS:  counter name -> u64 LE
@@ -29,6 +31,7 @@
 #include <string.h>
 
 #include "endian.h"
+#include "id.h"
 
 #define CK_KEY_FORMAT "meta.format"
 #define CK_KEY_SECRET "meta.secret"
@@ -126,4 +129,11 @@ static inline size_t ck_key_journal(uint8_t *k, uint64_t epoch,
 	ck_put_be64(k + 9, session);
 	ck_put_be32(k + 17, n);
 	return 21;
+}
+
+static inline size_t ck_key_zero(uint8_t *k, const struct ck_id *id)
+{
+	k[0] = 'Z';
+	memcpy(k + 1, id->b, sizeof(id->b));
+	return 1 + sizeof(id->b);
 }

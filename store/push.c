@@ -250,7 +250,7 @@ static int load_parent(struct ck_repo *r, struct ck_session *s,
 	q = pv->chain == CK_CHAIN_FLATTENED ? ck_repo_flat_entries(r, pv, &es, &n)
 					    : ck_repo_entries(r, pv->vid, &es, &n);
 	if (q < 0)
-		return q;
+		goto out;
 	/* Every chunk of the parent is known to be stored. */
 	for (size_t i = 0; i < n; i++) {
 		if (es[i].type != CK_ENTRY_FILE || !es[i].nchunks)
@@ -311,6 +311,12 @@ static int load_parent(struct ck_repo *r, struct ck_session *s,
 			break;
 	}
 out:
+	/* -ENOENT: the parent may have been deleted while we read it. */
+	if (q == 0 || q == -ENOENT) {
+		int h = ck_session_hold_known(s, pv);
+
+		q = h < 0 ? h : h == 0 ? 0 : q;
+	}
 	free(ids);
 	free(es);
 	return q;

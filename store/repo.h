@@ -32,9 +32,11 @@
  *      uses. A killed ingest leaves only chunk records nobody counts
  *      ("garbage"): fsck reports them as reclaimable, not as damage.
  *   3. Checking that a chunk is stored and acting on it happen under
- *      repo->lock, the same lock that deletion holds: a commit re-checks
- *      under the lock that every reused chunk is still counted, so a
- *      deletion can never free a chunk a commit is about to reference.
+ *      repo->lock, the same lock that deletion holds: a session that
+ *      finds a chunk counted holds it in the same critical section, and
+ *      a deletion keeps every held chunk (delete.c), so it can never free
+ *      a chunk an open session is about to reference. The commit still
+ *      re-checks that every reused chunk is counted.
  *   4. A chunk record is never rewritten once counted.
  *
  * Threads: a struct ck_repo may be shared by threads; sessions and
@@ -219,6 +221,11 @@ struct ck_delete_report {
 int ck_repo_versions_delete(struct ck_repo *r, const char *container,
 			    const struct ck_version *vs, size_t n,
 			    bool dry_run, struct ck_delete_report *rep);
+/* Frees the chunks a deletion kept at count zero for an open session
+ * ('Z' keys, delete.c) that no commit counted again and no open session
+ * still holds, with what they alone kept alive. */
+int ck_repo_reclaim(struct ck_repo *r, bool dry_run, uint64_t *ret_chunks,
+		    uint64_t *ret_bytes);
 /* Pins (never deleted by retention) or unpins a version. */
 int ck_repo_version_pin(struct ck_repo *r, const char *container,
 			uint32_t seq, bool pinned);
@@ -283,6 +290,11 @@ const struct ck_id *ck_session_file_ids(struct ck_session *s,
  * that adding them needs no lookup. */
 int ck_session_add_known(struct ck_session *s, const struct ck_id *ids,
 			 size_t n);
+/* After the known chunks and bases of parent @pv are added: if @pv still
+ * exists, the session holds them (deletion keeps them until the session
+ * ends) and this returns 1; if it was deleted meanwhile, forgets them and
+ * returns 0. */
+int ck_session_hold_known(struct ck_session *s, const struct ck_version *pv);
 /* Registers the parent's chunk at each address (see ck_page_hint). */
 int ck_session_add_bases(struct ck_session *s,
 			 const struct ck_page_hint *hint,

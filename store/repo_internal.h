@@ -33,7 +33,7 @@ struct ck_repo {
 	 * gc can find what an interrupted session left (reclaim.c). */
 	uint64_t epoch;
 	uint64_t next_session; /* protected by lock */
-	uint64_t *live;	       /* ids of open sessions; protected by lock */
+	struct ck_session **live; /* open sessions; protected by lock */
 	size_t nlive, live_cap;
 
 	pthread_mutex_t cache_lock;
@@ -56,6 +56,12 @@ int ck_repo_version_get_seq(struct ck_repo *r, const char *container,
 			    uint32_t seq, struct ck_version *ret);
 int ck_repo_version_seq_by_name(struct ck_repo *r, const char *container,
 				const char *name, uint32_t *ret);
+
+/* session.c; caller holds r->lock. */
+/* Whether session @sid of this writer is open. */
+bool ck_repo_session_live(struct ck_repo *r, uint64_t sid);
+/* Whether an open session holds chunk @id (delete.c keeps it). */
+bool ck_repo_chunk_held(struct ck_repo *r, const struct ck_id *id);
 
 /* record.c */
 int ck_version_encode(const struct ck_version *v, char **ret,

@@ -82,7 +82,7 @@ int ck_session_begin(struct ck_repo *r, const char *container,
 		r->live = nl;
 		r->live_cap = ncap;
 	}
-	r->live[r->nlive++] = s->sid;
+	r->live[r->nlive++] = s;
 	pthread_mutex_unlock(&r->lock);
 	s->zbuf_cap = ck_compress_bound(CK_CHUNK_MAX) + CK_CHUNK_HDR_DELTA;
 	s->zbuf = malloc(s->zbuf_cap);
@@ -98,10 +98,11 @@ struct ck_session *ck_session_free(struct ck_session *s)
 {
 	if (!s)
 		return NULL;
-	/* An uncommitted session's journal stays for gc (reclaim.c). */
+	/* An uncommitted session's journal stays for gc (gc.c), and so do
+	 * the chunks a deletion kept for it (delete.c, 'Z' keys). */
 	pthread_mutex_lock(&s->r->lock);
 	for (size_t i = 0; i < s->r->nlive; i++)
-		if (s->r->live[i] == s->sid) {
+		if (s->r->live[i] == s) {
 			s->r->live[i] = s->r->live[--s->r->nlive];
 			break;
 		}
@@ -118,8 +119,33 @@ struct ck_session *ck_session_free(struct ck_session *s)
 	free(s->vmap);
 	ck_idmap_release(&s->ids);
 	ck_idmap_release(&s->known);
+	ck_idmap_release(&s->held);
 	free(s);
 	return NULL;
+}
+
+bool ck_repo_session_live(struct ck_repo *r, uint64_t sid)
+{
+	for (size_t i = 0; i < r->nlive; i++)
+		if (r->live[i]->sid == sid)
+			return true;
+	return false;
+}
+
+bool ck_repo_chunk_held(struct ck_repo *r, const struct ck_id *id)
+{
+	for (size_t i = 0; i < r->nlive; i++)
+		if (ck_idmap_find(&r->live[i]->held, id))
+			return true;
+	return false;
+}
+
+/* Caller holds r->lock. */
+static int hold_locked(struct ck_session *s, const struct ck_id *id)
+{
+	bool isnew;
+
+	return ck_idmap_upsert(&s->held, id, &isnew) ? 0 : -ENOMEM;
 }
 
 void ck_session_set_complete(struct ck_session *s, bool complete)
@@ -252,6 +278,9 @@ static int flush_locked(struct ck_session *s)
 		struct ck_idmap_slot *sl = ck_idmap_find(&s->ids,
 							 &s->pend[i].id);
 
+		q = hold_locked(s, &s->pend[i].id);
+		if (q < 0)
+			goto out;
 		if (vals[i]) {
 			/* Counted meanwhile (invariant 4: never rewrite). */
 			sl->val = ID_REUSED;
@@ -412,9 +441,12 @@ int ck_session_put_chunk(struct ck_session *s, const struct ck_id *id,
 }
 
 /* Looks up @n IDs (none zero, none known to the session) in the refs
- * column family; present[i] says whether each is counted. */
-static int lookup_refs(struct ck_session *s, const struct ck_id *ids,
-		       size_t n, bool *present)
+ * column family; present[i] says whether each is counted. With @hold,
+ * the session holds every present one from then on (invariant 3), so the
+ * caller must hold r->lock across the lookup and the hold; without, the
+ * caller holds r->lock. */
+static int lookup_refs_locked(struct ck_session *s, const struct ck_id *ids,
+			      size_t n, bool *present, bool hold)
 {
 	const void *keys[BLOCK_CHUNKS];
 	size_t klens[BLOCK_CHUNKS], vlens[BLOCK_CHUNKS];
@@ -436,10 +468,26 @@ static int lookup_refs(struct ck_session *s, const struct ck_id *ids,
 		for (size_t i = 0; i < m; i++) {
 			present[done + i] = vals[i] != NULL;
 			free(vals[i]);
+			if (q == 0 && hold && present[done + i])
+				q = hold_locked(s, &ids[done + i]);
 		}
+		if (q < 0)
+			return q;
 		done += m;
 	}
 	return 0;
+}
+
+/* The same, taking r->lock and holding what is present. */
+static int lookup_hold(struct ck_session *s, const struct ck_id *ids,
+		       size_t n, bool *present)
+{
+	int q;
+
+	pthread_mutex_lock(&s->r->lock);
+	q = lookup_refs_locked(s, ids, n, present, true);
+	pthread_mutex_unlock(&s->r->lock);
+	return q;
 }
 
 int ck_session_missing(struct ck_session *s, const struct ck_id *ids,
@@ -469,7 +517,7 @@ int ck_session_missing(struct ck_session *s, const struct ck_id *ids,
 		ask[na] = ids[i];
 		idx[na++] = i;
 	}
-	q = lookup_refs(s, ask, na, present);
+	q = lookup_hold(s, ask, na, present);
 	if (q < 0)
 		goto out;
 	for (size_t i = 0; i < na; i++) {
@@ -584,6 +632,37 @@ int ck_session_add_known(struct ck_session *s, const struct ck_id *ids,
 	return 0;
 }
 
+int ck_session_hold_known(struct ck_session *s, const struct ck_version *pv)
+{
+	struct ck_repo *r = s->r;
+	struct ck_version cur;
+	struct ck_idmap_slot *sl;
+	int q;
+
+	pthread_mutex_lock(&r->lock);
+	q = ck_repo_version_get_seq(r, pv->container, pv->seq, &cur);
+	if (q == 0 && cur.vid == pv->vid) {
+		/* The parent exists, so every chunk it uses is counted. */
+		ck_idmap_foreach(&s->known, sl) {
+			q = hold_locked(s, &sl->id);
+			if (q < 0)
+				goto out;
+		}
+		q = 1;
+	} else if (q == 0 || q == -ENOENT) {
+		/* Deleted meanwhile: nothing it used may be assumed. */
+		ck_idmap_release(&s->known);
+		s->known = (struct ck_idmap)CK_IDMAP_INIT;
+		if (s->vmap)
+			memset(s->vmap, 0, s->vmap_cap * sizeof(*s->vmap));
+		s->vmap_n = 0;
+		q = 0;
+	}
+out:
+	pthread_mutex_unlock(&r->lock);
+	return q;
+}
+
 const struct ck_id *ck_session_file_ids(struct ck_session *s,
 					const char *path, uint64_t *ret_n)
 {
@@ -664,7 +743,7 @@ int ck_session_add_file_fd(struct ck_session *s, const char *path, int fd,
 			ask[na] = ids[first + i];
 			askidx[na++] = (size_t)i;
 		}
-		q = lookup_refs(s, ask, na, present);
+		q = lookup_hold(s, ask, na, present);
 		if (q < 0)
 			goto out;
 		for (size_t j = 0; j < na; j++) {
@@ -997,7 +1076,7 @@ static int check_reused(struct ck_session *s)
 		batch[nb++] = sl->id;
 		if (nb < BLOCK_CHUNKS)
 			continue;
-		q = lookup_refs(s, batch, nb, present);
+		q = lookup_refs_locked(s, batch, nb, present, false);
 		if (q < 0)
 			return q;
 		for (size_t i = 0; i < nb; i++)
@@ -1005,7 +1084,7 @@ static int check_reused(struct ck_session *s)
 				return -EAGAIN;
 		nb = 0;
 	}
-	q = lookup_refs(s, batch, nb, present);
+	q = lookup_refs_locked(s, batch, nb, present, false);
 	if (q < 0)
 		return q;
 	for (size_t i = 0; i < nb; i++)

@@ -48,6 +48,9 @@ struct ck_session {
 
 	struct ck_idmap ids;   /* chunks this version references: ID_* */
 	struct ck_idmap known; /* chunks a committed version referenced */
+	/* Chunks this session uses that were counted when it looked:
+	 * a deletion keeps them (delete.c). Changed only under r->lock. */
+	struct ck_idmap held;
 
 	/* New records not yet written (session.c flush()). */
 	struct { struct ck_id id; size_t off, len; } *pend;

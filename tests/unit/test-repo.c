@@ -469,13 +469,18 @@ static void test_concurrent_writers(void)
 
 /* A session that reuses a chunk whose only version is deleted before the
  * commit must not commit a dangling reference. */
+/* A version is deleted while a session that reuses its chunk is open:
+ * the chunk is kept for the session, and its commit succeeds. */
 static void test_reuse_after_delete(void)
 {
 	struct ck_repo *r = fresh(false);
 	uint8_t page[PAGE];
 	struct ck_session *s = NULL;
-	struct ck_version v0;
+	struct ck_fsck_report rep;
+	struct ck_stats st;
+	struct ck_version v0, v1;
 	struct ck_id id;
+	uint64_t chunks = 9, bytes = 9;
 	bool missing;
 
 	page_fill(page, 99);
@@ -484,12 +489,71 @@ static void test_reuse_after_delete(void)
 	CK_ASSERT(ck_session_begin(r, "c", "new", &s) == 0);
 	CK_ASSERT(ck_session_missing(s, &id, 1, &missing) == 0);
 	CK_ASSERT(!missing);
-	CK_ASSERT(ck_session_add_file_ids(s, "p", PAGE, PAGE, &id, 1, &meta) ==
-		  0);
+	CK_ASSERT(ck_session_add_file_ids(s, "pages-1.img", PAGE, PAGE, &id, 1,
+					  &meta) == 0);
 	CK_ASSERT(ck_repo_version_delete(r, "c", v0.vid, NULL) == 0);
-	CK_ASSERT(ck_session_commit(s, NULL) == -EAGAIN);
+	/* Kept at count zero while the session is open. */
+	CK_ASSERT(fsck_mask(r, &rep) == 0);
+	CK_ASSERT_EQ(rep.garbage_chunks, 1);
+	/* gc meanwhile must not take it. */
+	CK_ASSERT(ck_repo_reclaim(r, false, &chunks, &bytes) == 0);
+	CK_ASSERT_EQ(chunks, 0);
+	CK_ASSERT(ck_session_commit(s, &v1) == 0);
 	ck_session_free(s);
-	CK_ASSERT(fsck_mask(r, NULL) == 0);
+	check_pages(r, &v1, page, 1);
+	CK_ASSERT(fsck_mask(r, &rep) == 0);
+	CK_ASSERT_EQ(rep.garbage_chunks, 0);
+	CK_ASSERT(ck_repo_reclaim(r, false, &chunks, &bytes) == 0);
+	CK_ASSERT_EQ(chunks, 0);
+	check_pages(r, &v1, page, 1);
+	CK_ASSERT(ck_repo_stats(r, NULL, &st) == 0);
+	CK_ASSERT_EQ(st.chunks, 1);
+	ck_repo_free(r);
+}
+
+/* The same, but the session never commits: gc then frees the kept
+ * chunk and the base only it kept alive. */
+static void test_kept_then_abandoned(void)
+{
+	struct ck_repo *r = fresh(true);
+	uint8_t a[PAGE], b[PAGE];
+	struct ck_session *s = NULL;
+	struct ck_fsck_report rep;
+	struct ck_stats st;
+	struct ck_version v0, v1;
+	struct ck_id ib;
+	uint64_t chunks = 0, bytes = 0;
+	bool missing;
+
+	page_fill(a, 401);
+	memcpy(b, a, PAGE);
+	b[100] ^= 1;
+	v0 = put_pages(r, "a", a, 1, NULL);
+	v1 = put_pages(r, "b", b, 1, &v0);
+	ib = page_id(r, &v1, 0);
+	CK_ASSERT(chunk_depth(r, &ib) == 1);
+	CK_ASSERT(ck_repo_version_delete(r, "c", v0.vid, NULL) == 0);
+	CK_ASSERT(ck_session_begin(r, "c", "lost", &s) == 0);
+	CK_ASSERT(ck_session_missing(s, &ib, 1, &missing) == 0);
+	CK_ASSERT(!missing);
+	CK_ASSERT(ck_repo_version_delete(r, "c", v1.vid, NULL) == 0);
+	CK_ASSERT(ck_repo_stats(r, NULL, &st) == 0);
+	CK_ASSERT_EQ(st.chunks, 2);
+	CK_ASSERT(fsck_mask(r, &rep) == 0);
+	ck_session_free(s);
+	CK_ASSERT(ck_repo_reclaim(r, true, &chunks, &bytes) == 0);
+	CK_ASSERT_EQ(chunks, 2);
+	CK_ASSERT(ck_repo_reclaim(r, false, &chunks, &bytes) == 0);
+	CK_ASSERT_EQ(chunks, 2);
+	CK_ASSERT(bytes > 0);
+	CK_ASSERT(ck_repo_stats(r, NULL, &st) == 0);
+	CK_ASSERT_EQ(st.chunks, 0);
+	CK_ASSERT_EQ(st.stored_bytes, 0);
+	CK_ASSERT(fsck_mask(r, &rep) == 0);
+	CK_ASSERT_EQ(rep.chunks, 0);
+	CK_ASSERT_EQ(rep.garbage_chunks, 0);
+	CK_ASSERT(ck_repo_reclaim(r, false, &chunks, &bytes) == 0);
+	CK_ASSERT_EQ(chunks, 0);
 	ck_repo_free(r);
 }
 
@@ -596,6 +660,7 @@ int main(void)
 	test_corrupt_base_reported();
 	test_concurrent_writers();
 	test_reuse_after_delete();
+	test_kept_then_abandoned();
 	test_base_rewritten_deeper();
 	test_abandoned_session();
 	ck_test_rmdir(dir);
