@@ -95,6 +95,9 @@ static int try_one(struct ck_session *s, const void *data, size_t len,
 	size_t dlen = 0;
 	int q;
 
+	q = ck_session_hold_base(s, base);
+	if (q <= 0)
+		return q;
 	q = ck_compress(r->settings.zstd_level, data, len, bdata, blen, out,
 			sizeof(out), &dlen);
 	if (q == -ENOSPC)

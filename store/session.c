@@ -148,6 +148,29 @@ static int hold_locked(struct ck_session *s, const struct ck_id *id)
 	return ck_idmap_upsert(&s->held, id, &isnew) ? 0 : -ENOMEM;
 }
 
+int ck_session_hold_base(struct ck_session *s, const struct ck_id *id)
+{
+	struct ck_idmap_slot *sl;
+	uint64_t cnt;
+	int q;
+
+	/* Only this session's thread adds to s->held: reading it needs no
+	 * lock. A record of its own is owned at commit (own_chunks()). */
+	if (ck_idmap_find(&s->held, id))
+		return 1;
+	sl = ck_idmap_find(&s->ids, id);
+	if (sl && (sl->val & (ID_PENDING | ID_WRITTEN)))
+		return 1;
+	pthread_mutex_lock(&s->r->lock);
+	q = ck_catalog_get_u64(s->r->cat, CK_CF_REFS, id->b, CK_ID_SIZE, &cnt);
+	if (q == 0)
+		q = hold_locked(s, id) < 0 ? -ENOMEM : 1;
+	else if (q == -ENOENT)
+		q = 0;
+	pthread_mutex_unlock(&s->r->lock);
+	return q;
+}
+
 void ck_session_set_complete(struct ck_session *s, bool complete)
 {
 	s->complete_set = true;
@@ -861,6 +884,17 @@ static void classify(struct ck_session *s, struct ck_version *v)
 	}
 }
 
+/* A chunk the commit needs is gone: should not happen while the session
+ * holds what it uses, so it is logged. */
+static int gone(struct ck_session *s, const char *what, const struct ck_id *id)
+{
+	char hex[CK_ID_HEX_SIZE];
+
+	ck_log_warning("commit of %s/%s: %s %s is gone", s->container,
+		       s->name, what, ck_id_to_hex(id, hex));
+	return -EAGAIN;
+}
+
 /*
  * A delta must stay deeper than its base (chunk.h). Its depth was taken
  * from the base's record when the delta was made; if that base was
@@ -886,7 +920,7 @@ static int check_base(struct ck_session *s, struct ck_batch *b,
 	q = ck_catalog_get(r->cat, CK_CF_CHUNKS, h->base.b, CK_ID_SIZE, &brec,
 			   &blen);
 	if (q < 0)
-		return q == -ENOENT ? -EAGAIN : q;
+		return q == -ENOENT ? gone(s, "delta base", &h->base) : q;
 	q = ck_chunk_parse(brec, blen, &bh);
 	free(brec);
 	if (q < 0 || bh.depth < h->depth)
@@ -899,7 +933,7 @@ static int check_base(struct ck_session *s, struct ck_batch *b,
 	}
 	n = ck_repo_chunk_read(r, &h->base, base, CK_CHUNK_MAX);
 	if (n < 0) {
-		q = n == -ENOENT ? -EAGAIN : n;
+		q = n == -ENOENT ? gone(s, "delta base", &h->base) : n;
 		goto out;
 	}
 	q = ck_decompress((const uint8_t *)rec + h->body_off,
@@ -998,7 +1032,7 @@ static int own_chunks(struct ck_session *s, struct ck_batch *b,
 		q = ck_catalog_get(r->cat, CK_CF_CHUNKS, id.b, CK_ID_SIZE,
 				   &rec, &len);
 		if (q < 0) {
-			q = q == -ENOENT ? -EAGAIN : q;
+			q = q == -ENOENT ? gone(s, "written chunk", &id) : q;
 			goto out;
 		}
 		q = ck_chunk_parse(rec, len, &h);
@@ -1081,7 +1115,7 @@ static int check_reused(struct ck_session *s)
 			return q;
 		for (size_t i = 0; i < nb; i++)
 			if (!present[i])
-				return -EAGAIN;
+				return gone(s, "reused chunk", &batch[i]);
 		nb = 0;
 	}
 	q = lookup_refs_locked(s, batch, nb, present, false);
@@ -1089,7 +1123,7 @@ static int check_reused(struct ck_session *s)
 		return q;
 	for (size_t i = 0; i < nb; i++)
 		if (!present[i])
-			return -EAGAIN;
+			return gone(s, "reused chunk", &batch[i]);
 	return 0;
 }
 

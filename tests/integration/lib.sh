@@ -16,7 +16,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+fail() {
+  echo "FAIL: $*" >&2
+  if [ -s "$T/server.log" ]; then
+    echo "--- last lines of the ckstored log:" >&2
+    tail -n 20 "$T/server.log" >&2
+  fi
+  exit 1
+}
 skip() { echo "SKIP: $*" >&2; exit 77; }
 ck() { "$CKSTORE" "$@"; }
 
