@@ -884,7 +884,7 @@ int ck_upload_commit(struct ck_uploads *u, struct ck_upload *up,
 				"a chunk this upload reused was deleted "
 				"meanwhile; upload the version again");
 		else if (q < 0)
-			set_err(err, cap, q, "commit failed");
+			set_err(err, cap, q, "commit failed: %s", strerror(-q));
 	}
 	ck_metrics_add(u->m, q == 0 ? CK_M_UPLOADS_COMMITTED
 				    : CK_M_UPLOADS_FAILED,

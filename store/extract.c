@@ -142,6 +142,15 @@ int ck_file_read(struct ck_repo *r, uint64_t vid, const struct ck_entry *e,
 	}
 	free(page);
 	free(ids);
+	if (q == -EBADMSG) {
+		/* Missing chunks or chunk lists: damage, unless gc deleted
+		 * the version under this read. */
+		struct ck_entry cur;
+
+		if (ck_repo_view_entry_get(r, vid, e->view, e->path, &cur) ==
+		    -ENOENT)
+			q = -ENOENT;
+	}
 	return q < 0 ? q : (int)len;
 }
 

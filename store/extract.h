@@ -35,7 +35,9 @@ struct ck_restore_opts {
 };
 
 /* Reads up to @len bytes at @off of file entry @e of version @vid;
- * returns the number of bytes read (0 at or past the end). */
+ * returns the number of bytes read (0 at or past the end). -EBADMSG for
+ * damage (a chunk missing or failing verification); -ENOENT if the
+ * version was deleted during the read. */
 int ck_file_read(struct ck_repo *r, uint64_t vid, const struct ck_entry *e,
 		 uint64_t off, void *buf, size_t len);
 /* Writes the whole file to @fd (sequentially, e.g. stdout). */

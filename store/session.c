@@ -148,27 +148,64 @@ static int hold_locked(struct ck_session *s, const struct ck_id *id)
 	return ck_idmap_upsert(&s->held, id, &isnew) ? 0 : -ENOMEM;
 }
 
-int ck_session_hold_base(struct ck_session *s, const struct ck_id *id)
+/* Whether @id has a count key (1) or not (0). */
+static int counted(struct ck_repo *r, const struct ck_id *id)
 {
-	struct ck_idmap_slot *sl;
-	uint64_t cnt;
+	void *v = NULL;
+	size_t n = 0;
 	int q;
 
-	/* Only this session's thread adds to s->held: reading it needs no
-	 * lock. A record of its own is owned at commit (own_chunks()). */
-	if (ck_idmap_find(&s->held, id))
-		return 1;
-	sl = ck_idmap_find(&s->ids, id);
-	if (sl && (sl->val & (ID_PENDING | ID_WRITTEN)))
-		return 1;
+	q = ck_catalog_get(r->cat, CK_CF_REFS, id->b, CK_ID_SIZE, &v, &n);
+	free(v);
+	return q == 0 ? 1 : q == -ENOENT ? 0 : q;
+}
+
+int ck_session_hold_base(struct ck_session *s, const struct ck_id *id)
+{
+	int q;
+
+	/* A base must have a count key: then it is a committed record (or
+	 * one a deletion kept), whose own chain its count keeps alive. Not
+	 * an uncounted record: another session may replace it. */
 	pthread_mutex_lock(&s->r->lock);
-	q = ck_catalog_get_u64(s->r->cat, CK_CF_REFS, id->b, CK_ID_SIZE, &cnt);
-	if (q == 0)
-		q = hold_locked(s, id) < 0 ? -ENOMEM : 1;
-	else if (q == -ENOENT)
-		q = 0;
+	if (ck_idmap_find(&s->held, id) &&
+	    !(ck_idmap_find(&s->ids, id) &&
+	      (ck_idmap_find(&s->ids, id)->val & ID_WRITTEN))) {
+		q = 1;
+		goto out;
+	}
+	q = counted(s->r, id);
+	if (q == 1 && hold_locked(s, id) < 0)
+		q = -ENOMEM;
+out:
 	pthread_mutex_unlock(&s->r->lock);
 	return q;
+}
+
+/*
+ * Two open sessions may both write the same new chunk; the record stored
+ * is the last one written, and whichever commits first owns it. The
+ * earlier writer holds its own delta base, not the one the stored record
+ * names: so the last writer makes every other open session that holds
+ * the chunk hold its base too. Caller holds r->lock.
+ */
+static int share_base(struct ck_session *s, const struct ck_id *id,
+		      const uint8_t *rec, size_t len)
+{
+	struct ck_repo *r = s->r;
+	struct ck_chunk_hdr h;
+
+	if (r->nlive < 2 || ck_chunk_parse(rec, len, &h) < 0 ||
+	    h.enc != CK_ENC_DELTA)
+		return 0;
+	for (size_t i = 0; i < r->nlive; i++) {
+		struct ck_session *t = r->live[i];
+
+		if (t != s && ck_idmap_find(&t->held, id) &&
+		    hold_locked(t, &h.base) < 0)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 void ck_session_set_complete(struct ck_session *s, bool complete)
@@ -309,6 +346,10 @@ static int flush_locked(struct ck_session *s)
 			sl->val = ID_REUSED;
 			continue;
 		}
+		q = share_base(s, &s->pend[i].id, s->pbuf + s->pend[i].off,
+			       s->pend[i].len);
+		if (q < 0)
+			goto out;
 		ck_batch_put(b, CK_CF_CHUNKS, s->pend[i].id.b, CK_ID_SIZE,
 			     s->pbuf + s->pend[i].off, s->pend[i].len);
 		sl->val = ID_WRITTEN;
@@ -1006,8 +1047,7 @@ static int own_chunks(struct ck_session *s, struct ck_batch *b,
 		struct ck_idmap_slot *o;
 		void *rec = NULL;
 		size_t len = 0;
-		uint64_t cnt;
-		bool isnew;
+				bool isnew;
 
 		o = ck_idmap_upsert(&owned, &id, &isnew);
 		if (!o) {
@@ -1053,10 +1093,13 @@ static int own_chunks(struct ck_session *s, struct ck_batch *b,
 		st[4] += h.raw_len;
 		st[5] += (int64_t)len;
 		ck_batch_add_u64(b, CK_CF_REFS, h.base.b, CK_ID_SIZE, 1);
-		/* An uncounted base must become ours too. */
-		if (ck_catalog_get_u64(r->cat, CK_CF_REFS, h.base.b,
-				       CK_ID_SIZE, &cnt) == 0 &&
-		    cnt == 0 && !ck_idmap_find(&owned, &h.base)) {
+		/* An uncounted base (no count key; a kept one has its key
+		 * at zero and is counted again by this +1) must become ours
+		 * too. */
+		q = counted(r, &h.base);
+		if (q < 0)
+			goto out;
+		if (q == 0 && !ck_idmap_find(&owned, &h.base)) {
 			if (nwork == cap) {
 				size_t ncap = cap ? cap * 2 : 1024;
 				void *nw = realloc(work, ncap * sizeof(*work));
@@ -1070,6 +1113,7 @@ static int own_chunks(struct ck_session *s, struct ck_batch *b,
 			}
 			work[nwork++] = h.base;
 		}
+		q = 0;
 	}
 	/* Every owned chunk that this version does not reference itself
 	 * (a transitively owned base) still needs its count key to exist:

@@ -68,9 +68,9 @@ struct ck_session {
 	uint64_t delta_tried, delta_used;
 };
 
-/* session.c: whether @id may serve as a delta base: a chunk this session
- * holds or wrote, or one counted now, which it then holds (1), or not (0).
- * A deletion keeps what a session holds, so the delta's base stays. */
+/* session.c: whether @id may serve as a delta base: a chunk with a count
+ * key, which the session then holds (1), or not (0). A deletion keeps
+ * what a session holds, so the delta's base stays. */
 int ck_session_hold_base(struct ck_session *s, const struct ck_id *id);
 
 /* delta.c */

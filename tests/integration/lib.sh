@@ -19,8 +19,9 @@ trap cleanup EXIT
 fail() {
   echo "FAIL: $*" >&2
   if [ -s "$T/server.log" ]; then
-    echo "--- last lines of the ckstored log:" >&2
-    tail -n 20 "$T/server.log" >&2
+    echo "--- ckstored's warnings and errors, then its last lines:" >&2
+    grep -E "warning|error" "$T/server.log" | tail -n 20 >&2 || true
+    tail -n 10 "$T/server.log" >&2
   fi
   exit 1
 }
