@@ -34,6 +34,7 @@ enum {
 	ID_PENDING = 1, /* record built, not yet written */
 	ID_WRITTEN = 2, /* record written by this session */
 	ID_REUSED = 4,	/* counted in the repository when we looked */
+	ID_UNUSED = 8,	/* put, but no file of the version uses it (commit) */
 };
 
 struct pending {
@@ -1176,6 +1177,69 @@ static int cmp_id(const void *a, const void *b)
 	return memcmp(a, b, CK_ID_SIZE);
 }
 
+/*
+ * A client may put chunks that no file of the version uses (an HTTP
+ * upload that changed its mind). They are not counted; the records this
+ * session wrote for them are left in a journal record of their own that
+ * the commit does not delete, so gc's sweep frees them once the session
+ * is over. Caller holds r->lock; after flush_locked().
+ */
+static int mark_unused(struct ck_session *s, struct ck_batch *b)
+{
+	struct ck_idmap used = CK_IDMAP_INIT;
+	struct ck_idmap_slot *sl;
+	uint8_t *ids = NULL;
+	size_t n = 0;
+	int q = 0;
+
+	for (int view = 0; view < 2; view++) {
+		const struct ck_sfile *f = view ? s->flat : s->files;
+		size_t nf = view ? s->nflat : s->n;
+
+		for (size_t i = 0; i < nf; i++) {
+			if (f[i].e.type != CK_ENTRY_FILE)
+				continue;
+			for (uint64_t k = 0; k < f[i].e.nchunks; k++) {
+				bool isnew;
+
+				if (ck_id_is_zero(&f[i].ids[k]))
+					continue;
+				if (!ck_idmap_upsert(&used, &f[i].ids[k],
+						     &isnew)) {
+					q = -ENOMEM;
+					goto out;
+				}
+			}
+		}
+	}
+	if (used.n == s->ids.n)
+		goto out; /* every chunk put is used */
+	ids = malloc(s->ids.n * CK_ID_SIZE);
+	if (!ids) {
+		q = -ENOMEM;
+		goto out;
+	}
+	ck_idmap_foreach(&s->ids, sl) {
+		if (ck_idmap_find(&used, &sl->id))
+			continue;
+		sl->val |= ID_UNUSED;
+		if (sl->val & ID_WRITTEN)
+			memcpy(ids + CK_ID_SIZE * n++, sl->id.b, CK_ID_SIZE);
+	}
+	if (n) {
+		uint8_t jk[32];
+
+		ck_batch_put(b, CK_CF_META, jk,
+			     ck_key_journal(jk, s->r->epoch, s->sid,
+					    s->njournal),
+			     ids, n * CK_ID_SIZE);
+	}
+out:
+	free(ids);
+	ck_idmap_release(&used);
+	return q;
+}
+
 /* One increment per distinct chunk, in key order: the memtable's skip
  * list inserts sorted keys much faster than random ones. */
 static int add_refs(struct ck_session *s, struct ck_batch *b)
@@ -1187,7 +1251,10 @@ static int add_refs(struct ck_session *s, struct ck_batch *b)
 	v = malloc((s->ids.n ? s->ids.n : 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	ck_idmap_foreach(&s->ids, sl) v[n++] = sl->id;
+	ck_idmap_foreach(&s->ids, sl) {
+		if (!(sl->val & ID_UNUSED))
+			v[n++] = sl->id;
+	}
 	qsort(v, n, sizeof(*v), cmp_id);
 	for (size_t i = 0; i < n; i++)
 		ck_batch_add_u64(b, CK_CF_REFS, v[i].b, CK_ID_SIZE, 1);
@@ -1341,6 +1408,9 @@ int ck_session_commit(struct ck_session *s, struct ck_version *ret)
 	if (q < 0)
 		goto out;
 
+	q = mark_unused(s, b);
+	if (q < 0)
+		goto out;
 	q = own_chunks(s, b, &v);
 	if (q < 0)
 		goto out;

@@ -621,6 +621,87 @@ static void test_delta_base_held(void)
 	ck_repo_free(r);
 }
 
+static void print_problem(void *ud, enum ck_fsck_class cls, const char *msg)
+{
+	(void)ud;
+	fprintf(stderr, "fsck: %d %s\n", (int)cls, msg);
+}
+
+/* Puts @n incompressible pages (seeded) into @s: over 8 MiB of records
+ * makes the session write what it has queued. */
+static void put_noise(struct ck_repo *r, struct ck_session *s, unsigned seed,
+		      size_t n)
+{
+	uint8_t p[PAGE];
+
+	for (size_t i = 0; i < n; i++) {
+		struct ck_id id;
+
+		for (size_t k = 0; k < PAGE; k++) {
+			seed = seed * 1103515245 + 12345;
+			p[k] = (uint8_t)(seed >> 16);
+		}
+		ck_id_compute(ck_repo_hasher(r), p, PAGE, &id);
+		CK_ASSERT(ck_session_put_chunk(s, &id, p, PAGE, NULL) == 0);
+	}
+}
+
+/* Two sessions write the same new chunk X, each as a delta against its
+ * own base; the record stored is the second one's. The second session
+ * goes away and gc deletes the version both bases came from: the first
+ * session's commit still finds the base the stored X names, because the
+ * second writer made it hold that base too. */
+static void test_shared_write_base_held(void)
+{
+	struct ck_repo *r = fresh(true);
+	uint8_t a[PAGE], b[PAGE], x[PAGE], buf[PAGE];
+	struct ck_session *s1 = NULL, *s2 = NULL;
+	struct ck_id ia, ib, ix;
+	struct ck_version v0, v1;
+	struct ck_fsck_report rep;
+	struct ck_entry e;
+	uint64_t chunks = 0, bytes = 0;
+	uint8_t both[2 * PAGE];
+
+	page_fill(x, 501);
+	memcpy(a, x, PAGE);
+	a[7] ^= 1;
+	memcpy(b, x, PAGE);
+	b[9] ^= 1;
+	b[11] ^= 1;
+	memcpy(both, a, PAGE);
+	memcpy(both + PAGE, b, PAGE);
+	v0 = put_pages(r, "ab", both, 2, NULL);
+	ia = page_id(r, &v0, 0);
+	ib = page_id(r, &v0, 1);
+	ck_id_compute(ck_repo_hasher(r), x, PAGE, &ix);
+
+	CK_ASSERT(ck_session_begin(r, "c", "s1", &s1) == 0);
+	CK_ASSERT(ck_session_put_chunk(s1, &ix, x, PAGE, &ia) == 0);
+	put_noise(r, s1, 1, 2100); /* s1 writes X (delta of A) */
+	CK_ASSERT(ck_session_begin(r, "c", "s2", &s2) == 0);
+	CK_ASSERT(ck_session_put_chunk(s2, &ix, x, PAGE, &ib) == 0);
+	put_noise(r, s2, 2, 2100); /* s2 writes X again (delta of B) */
+	s2 = ck_session_free(s2);
+
+	CK_ASSERT(ck_repo_version_delete(r, "c", v0.vid, NULL) == 0);
+	CK_ASSERT(ck_repo_reclaim(r, false, &chunks, &bytes) == 0);
+	CK_ASSERT_EQ(chunks, 0); /* A and B are held by s1 */
+
+	CK_ASSERT(ck_session_add_file_ids(s1, "x", PAGE, PAGE, &ix, 1,
+					  &meta) == 0);
+	CK_ASSERT(ck_session_commit(s1, &v1) == 0);
+	s1 = ck_session_free(s1);
+	CK_ASSERT(ck_repo_entry_get(r, v1.vid, "x", &e) == 0);
+	CK_ASSERT(ck_file_read(r, v1.vid, &e, 0, buf, PAGE) == PAGE);
+	CK_ASSERT(memcmp(buf, x, PAGE) == 0);
+	/* What s1 did not use (the other base) is freed by gc now. */
+	CK_ASSERT(ck_repo_reclaim(r, false, &chunks, &bytes) == 0);
+	CK_ASSERT_EQ(chunks, 1);
+	CK_ASSERT(ck_fsck(r, print_problem, NULL, &rep) == 0);
+	ck_repo_free(r);
+}
+
 /* An abandoned session leaves garbage, which fsck does not call damage. */
 static void test_abandoned_session(void)
 {
@@ -662,6 +743,7 @@ int main(void)
 	test_concurrent_writers();
 	test_reuse_after_delete();
 	test_kept_then_abandoned();
+	test_shared_write_base_held();
 	test_delta_base_held();
 	test_abandoned_session();
 	ck_test_rmdir(dir);
