@@ -1048,7 +1048,7 @@ static int own_chunks(struct ck_session *s, struct ck_batch *b,
 		struct ck_idmap_slot *o;
 		void *rec = NULL;
 		size_t len = 0;
-				bool isnew;
+		bool isnew;
 
 		o = ck_idmap_upsert(&owned, &id, &isnew);
 		if (!o) {
