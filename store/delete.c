@@ -413,10 +413,11 @@ int ck_repo_reclaim(struct ck_repo *r, bool dry_run, uint64_t *ret_chunks,
 	q = read_counts(&d, 0);
 	if (q < 0)
 		goto out;
-	/* Only a chunk still at zero dies; one a commit counted again, or
-	 * whose count key is gone, is left alone. */
+	/* Only a chunk still at zero dies (one a commit counted again
+	 * stays, unless a dying delta was what counted it); one whose count
+	 * key is gone is left alone. */
 	for (size_t i = 0; i < nseeds; i++)
-		if (!d.st[i].present || d.st[i].count)
+		if (!d.st[i].present)
 			d.st[i].inert = true;
 	q = settle(&d, b, st);
 	if (q < 0)
