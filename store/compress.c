@@ -45,6 +45,9 @@ int ck_compress(int level, const void *src, size_t n, const void *prefix,
 	r = ZSTD_compress2(tl_cctx, dst, cap, src, n);
 	if (ZSTD_isError(r)) {
 		ck_log_debug("zstd compress: %s", ZSTD_getErrorName(r));
+		/* A failed frame leaves the context mid-stream: the next
+		 * ZSTD_CCtx_refPrefix() would fail. */
+		(void)ZSTD_CCtx_reset(tl_cctx, ZSTD_reset_session_only);
 		return ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall
 			       ? -ENOSPC
 			       : -EIO;

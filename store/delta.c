@@ -116,9 +116,6 @@ static int try_one(struct ck_session *s, const void *data, size_t len,
 	return 0;
 }
 
-/* A delta against the parent's page smaller than this is kept without
- * also trying the chain's root. */
-#define GOOD_DELTA 256
 
 /*
  * Candidates: the parent's page itself, unless its chain is already at
@@ -153,7 +150,7 @@ int ck_session_try_delta(struct ck_session *s, const void *data, size_t len,
 	if (q < 0)
 		return q;
 	if (bh.enc == CK_ENC_DELTA &&
-	    (h->enc != CK_ENC_DELTA || *zlen > GOOD_DELTA)) {
+	    (h->enc != CK_ENC_DELTA || *zlen > CK_GOOD_DELTA)) {
 		root = bh.base;
 		for (int i = 0; i <= CK_DELTA_MAX_DEPTH; i++) {
 			blen = ck_repo_base_get_hdr(r, &root,

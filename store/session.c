@@ -402,26 +402,48 @@ static int flush(struct ck_session *s)
 }
 
 /* Encodes @data as a record: a delta against @base when that is smaller,
- * else zstd, else raw. Returns the record in s->zbuf. */
+ * else zstd, else raw. Returns the record in s->zbuf. The delta is tried
+ * first: a page that changed a little is a delta of a few dozen bytes,
+ * and then compressing it whole as well would double the work for
+ * nothing. */
 static int encode(struct ck_session *s, const void *data, size_t len,
 		  const struct ck_id *base, size_t *ret_len)
 {
 	struct ck_repo *r = s->r;
-	struct ck_chunk_hdr h = { .enc = CK_ENC_ZSTD, .raw_len = (uint32_t)len };
-	size_t zlen = 0, hl;
+	struct ck_chunk_hdr h = { .enc = CK_ENC_RAW, .raw_len = (uint32_t)len };
+	uint8_t plain[8192];
+	size_t zlen = len, hl;
 	int q;
 
-	q = ck_compress(r->settings.zstd_level, data, len, NULL, 0,
-			s->zbuf + CK_CHUNK_HDR_DELTA,
-			s->zbuf_cap - CK_CHUNK_HDR_DELTA, &zlen);
-	if (q < 0 && q != -ENOSPC)
-		return q;
-	if (q == -ENOSPC || zlen >= len) {
-		h.enc = CK_ENC_RAW;
-		zlen = len;
-	}
 	if (base && r->settings.deltas)
 		(void)ck_session_try_delta(s, data, len, base, &h, &zlen);
+	if (h.enc != CK_ENC_DELTA) {
+		q = ck_compress(r->settings.zstd_level, data, len, NULL, 0,
+				s->zbuf + CK_CHUNK_HDR_DELTA,
+				s->zbuf_cap - CK_CHUNK_HDR_DELTA, &zlen);
+		if (q < 0 && q != -ENOSPC)
+			return q;
+		if (q == -ENOSPC || zlen >= len)
+			zlen = len; /* raw */
+		else
+			h.enc = CK_ENC_ZSTD;
+	} else if (zlen > CK_GOOD_DELTA) {
+		/* Whole wins unless the delta saves more than its base ID
+		 * costs (the rule of ck_session_try_delta()). */
+		size_t plen = 0, cap = zlen + CK_ID_SIZE + 8;
+
+		q = ck_compress(r->settings.zstd_level, data, len, NULL, 0,
+				plain, cap < sizeof(plain) ? cap : sizeof(plain),
+				&plen);
+		if (q < 0 && q != -ENOSPC)
+			return q;
+		if (q == 0) {
+			h = (struct ck_chunk_hdr){ .enc = CK_ENC_ZSTD,
+						   .raw_len = (uint32_t)len };
+			memcpy(s->zbuf + CK_CHUNK_HDR_DELTA, plain, plen);
+			zlen = plen;
+		}
+	}
 
 	hl = ck_chunk_write_hdr(&h, s->zbuf);
 	if (h.enc == CK_ENC_RAW)

@@ -73,6 +73,10 @@ struct ck_session {
  * what a session holds, so the delta's base stays. */
 int ck_session_hold_base(struct ck_session *s, const struct ck_id *id);
 
+/* A delta smaller than this is kept without trying the chain's root or
+ * compressing the page whole. */
+#define CK_GOOD_DELTA 256
+
 /* delta.c */
 /* Records pages of the parent version: in address space @space (one per
  * process), the chunk at @vaddrs[i] is @ids[i]. */
