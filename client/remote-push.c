@@ -3,7 +3,6 @@
  * remote-push.c - ck_remote_push_dir(): the client half of the upload
  * protocol (remote.h, docs/http-api.md "Uploads").
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -21,9 +20,8 @@
 #include "id.h"
 #include "idmap.h"
 #include "remote.h"
+#include "walk.h"
 
-#define MAX_DEPTH 32
-#define MAX_ENTRIES 100000
 #define PAGEMAP_MAX (64u << 20)
 #define BATCH_MAX (4u << 20)
 #define QUEUE_MAX 2
@@ -31,127 +29,10 @@
 #define ENTRIES_PER_POST 2000
 #define WIRE_LEVEL 1
 
-struct item {
-	char path[CK_PATH_MAX + 1];
-	struct stat st;
-};
-
-struct walk {
-	int root_fd;
-	struct item *v;
-	size_t n, cap;
-	uint64_t total;
-	char *errpath;
-};
-
 static int set_err(char *errpath, const char *path, int r)
 {
 	snprintf(errpath, CK_PATH_MAX + 1, "%s", path);
 	return r;
-}
-
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The same walk as store/push.c: sorted, no devices, bounded. */
-static int walk_dir(struct walk *w, const char *rel, int depth)
-{
-	char **names = NULL;
-	size_t nn = 0, cap = 0;
-	DIR *d = NULL;
-	struct dirent *de;
-	int fd, q = 0;
-
-	if (depth > MAX_DEPTH)
-		return set_err(w->errpath, rel, -ELOOP);
-	fd = rel[0] ? openat(w->root_fd, rel,
-			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-		    : dup(w->root_fd);
-	if (fd < 0)
-		return set_err(w->errpath, rel, -errno);
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return set_err(w->errpath, rel, -errno);
-	}
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (nn == cap) {
-			void *nv;
-
-			cap = cap ? cap * 2 : 64;
-			nv = realloc(names, cap * sizeof(*names));
-			if (!nv) {
-				q = -ENOMEM;
-				goto out;
-			}
-			names = nv;
-		}
-		names[nn] = strdup(de->d_name);
-		if (!names[nn]) {
-			q = -ENOMEM;
-			goto out;
-		}
-		nn++;
-	}
-	qsort(names, nn, sizeof(*names), cmp_name);
-	for (size_t i = 0; i < nn; i++) {
-		struct item *it;
-		int len;
-
-		if (w->n >= MAX_ENTRIES) {
-			q = set_err(w->errpath, rel, -E2BIG);
-			goto out;
-		}
-		if (w->n == w->cap) {
-			void *nv;
-
-			w->cap = w->cap ? w->cap * 2 : 64;
-			nv = realloc(w->v, w->cap * sizeof(*w->v));
-			if (!nv) {
-				q = -ENOMEM;
-				goto out;
-			}
-			w->v = nv;
-		}
-		it = &w->v[w->n];
-		len = snprintf(it->path, sizeof(it->path), "%s%s%s", rel,
-			       rel[0] ? "/" : "", names[i]);
-		if (len < 0 || (size_t)len >= sizeof(it->path)) {
-			q = set_err(w->errpath, names[i], -ENAMETOOLONG);
-			goto out;
-		}
-		if (fstatat(w->root_fd, it->path, &it->st,
-			    AT_SYMLINK_NOFOLLOW) < 0) {
-			q = set_err(w->errpath, it->path, -errno);
-			goto out;
-		}
-		if (!S_ISREG(it->st.st_mode) && !S_ISDIR(it->st.st_mode) &&
-		    !S_ISLNK(it->st.st_mode)) {
-			q = set_err(w->errpath, it->path, -EMEDIUMTYPE);
-			goto out;
-		}
-		w->n++;
-		if (S_ISREG(it->st.st_mode))
-			w->total += (uint64_t)it->st.st_size;
-		if (S_ISDIR(it->st.st_mode)) {
-			char sub[CK_PATH_MAX + 1];
-
-			memcpy(sub, it->path, sizeof(sub));
-			q = walk_dir(w, sub, depth + 1);
-			if (q < 0)
-				goto out;
-		}
-	}
-out:
-	for (size_t i = 0; i < nn; i++)
-		free(names[i]);
-	free(names);
-	closedir(d);
-	return q;
 }
 
 static bool has_prefix_suffix(const char *path, const char *pre,
@@ -317,7 +198,7 @@ struct upload {
 	struct ck_remote *rm;
 	const struct ck_remote_params *p;
 	struct ck_remote_push_opts *o;
-	struct walk *w;
+	struct ck_walk *w;
 	char id[64];
 	char base[96]; /* "/v1/uploads/<id>" */
 	struct sender snd;
@@ -368,7 +249,7 @@ static int add_frame(struct upload *u, const struct ck_id *id,
 }
 
 /* "?size=..&chunk_size=..&mode=..&uid=..&gid=..&mtime_ns=.." */
-static int file_url(struct upload *u, const struct item *it, uint32_t cs,
+static int file_url(struct upload *u, const struct ck_walk_item *it, uint32_t cs,
 		    bool inl, char *buf, size_t cap)
 {
 	char esc[3 * CK_PATH_MAX + 1];
@@ -428,7 +309,7 @@ static int put(struct upload *u, const char *url, const void *body,
 	return 0;
 }
 
-static int push_inline(struct upload *u, const struct item *it)
+static int push_inline(struct upload *u, const struct ck_walk_item *it)
 {
 	char url[4 * CK_PATH_MAX + 256], p[64];
 	struct ck_http_resp r;
@@ -460,7 +341,7 @@ static int push_inline(struct upload *u, const struct item *it)
 	return q;
 }
 
-static int push_file(struct upload *u, const struct item *it)
+static int push_file(struct upload *u, const struct ck_walk_item *it)
 {
 	uint32_t cs = has_prefix_suffix(it->path, "pages-", ".img")
 			      ? u->p->chunk_unit
@@ -589,7 +470,7 @@ static int push_entries(struct upload *u)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "%s/entries", u->base);
 	for (size_t i = 0; i <= u->w->n && q == 0; i++) {
-		const struct item *it = i < u->w->n ? &u->w->v[i] : NULL;
+		const struct ck_walk_item *it = i < u->w->n ? &u->w->v[i] : NULL;
 
 		if (it && (S_ISDIR(it->st.st_mode) || S_ISLNK(it->st.st_mode))) {
 			int64_t mt = (int64_t)it->st.st_mtim.tv_sec * 1000000000 +
@@ -646,7 +527,7 @@ static void abort_upload(struct upload *u)
 }
 
 static int push_once(struct ck_remote *rm, const char *container,
-		     const char *name, struct walk *w,
+		     const char *name, struct ck_walk *w,
 		     struct ck_remote_push_opts *o, struct ck_version *ret)
 {
 	struct upload u = { .rm = rm, .o = o, .w = w };
@@ -716,7 +597,7 @@ static int push_once(struct ck_remote *rm, const char *container,
 
 	/* Pagemaps first: they place the pages of the pages files. */
 	for (size_t i = 0; i < w->n; i++) {
-		const struct item *it = &w->v[i];
+		const struct ck_walk_item *it = &w->v[i];
 
 		if (!S_ISREG(it->st.st_mode) ||
 		    !has_prefix_suffix(it->path, "pagemap-", ".img") ||
@@ -727,7 +608,7 @@ static int push_once(struct ck_remote *rm, const char *container,
 			goto out;
 	}
 	for (size_t i = 0; i < w->n; i++) {
-		const struct item *it = &w->v[i];
+		const struct ck_walk_item *it = &w->v[i];
 
 		if (!S_ISREG(it->st.st_mode) ||
 		    (has_prefix_suffix(it->path, "pagemap-", ".img") &&
@@ -784,7 +665,7 @@ int ck_remote_push_dir(struct ck_remote *rm, const char *container,
 		       const char *dir, struct ck_remote_push_opts *o,
 		       struct ck_version *ret)
 {
-	struct walk w = { .root_fd = -1, .errpath = o->errpath };
+	struct ck_walk w = { .root_fd = -1, .errpath = o->errpath };
 	char name[CK_NAME_MAX + 1];
 	uint64_t s0 = ck_remote_bytes_sent(rm);
 	uint64_t r0 = ck_remote_bytes_received(rm);
@@ -819,7 +700,7 @@ int ck_remote_push_dir(struct ck_remote *rm, const char *container,
 	w.root_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (w.root_fd < 0)
 		return set_err(o->errpath, dir, -errno);
-	q = walk_dir(&w, "", 0);
+	q = ck_walk_dir(&w, "", 0);
 	if (q == 0) {
 		/* A chunk this upload reused was deleted by a concurrent gc
 		 * before the commit (docs/gc.md): upload again, what is

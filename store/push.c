@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,21 +17,12 @@
 #include "push.h"
 #include "repo_internal.h"
 #include "session_internal.h"
+#include "walk.h"
 
-#define MAX_DEPTH 32
-#define MAX_ENTRIES 100000
 #define PAGEMAP_MAX (64u << 20)
 
-struct item {
-	char path[CK_PATH_MAX + 1];
-	struct stat st;
-};
-
 struct walk {
-	int root_fd;
-	struct item *v;
-	size_t n, cap;
-	uint64_t total;
+	struct ck_walk t;
 	struct ck_push_opts *o;
 };
 
@@ -39,111 +30,6 @@ static int set_err(struct ck_push_opts *o, const char *path, int r)
 {
 	snprintf(o->errpath, sizeof(o->errpath), "%s", path);
 	return r;
-}
-
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static int walk_dir(struct walk *w, const char *rel, int depth)
-{
-	char **names = NULL;
-	size_t nn = 0, cap = 0;
-	DIR *d = NULL;
-	struct dirent *de;
-	int fd, q = 0;
-
-	if (depth > MAX_DEPTH)
-		return set_err(w->o, rel, -ELOOP);
-	fd = rel[0] ? openat(w->root_fd, rel,
-			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-		    : dup(w->root_fd);
-	if (fd < 0)
-		return set_err(w->o, rel, -errno);
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return set_err(w->o, rel, -errno);
-	}
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (nn == cap) {
-			void *nv;
-
-			cap = cap ? cap * 2 : 64;
-			nv = realloc(names, cap * sizeof(*names));
-			if (!nv) {
-				q = -ENOMEM;
-				goto out;
-			}
-			names = nv;
-		}
-		names[nn] = strdup(de->d_name);
-		if (!names[nn]) {
-			q = -ENOMEM;
-			goto out;
-		}
-		nn++;
-	}
-	qsort(names, nn, sizeof(*names), cmp_name);
-	for (size_t i = 0; i < nn; i++) {
-		struct item *it;
-		int len;
-
-		if (w->n >= MAX_ENTRIES) {
-			q = set_err(w->o, rel, -E2BIG);
-			goto out;
-		}
-		if (w->n == w->cap) {
-			void *nv;
-
-			w->cap = w->cap ? w->cap * 2 : 64;
-			nv = realloc(w->v, w->cap * sizeof(*w->v));
-			if (!nv) {
-				q = -ENOMEM;
-				goto out;
-			}
-			w->v = nv;
-		}
-		it = &w->v[w->n];
-		len = snprintf(it->path, sizeof(it->path), "%s%s%s", rel,
-			       rel[0] ? "/" : "", names[i]);
-		if (len < 0 || (size_t)len >= sizeof(it->path)) {
-			q = set_err(w->o, names[i], -ENAMETOOLONG);
-			goto out;
-		}
-		if (fstatat(w->root_fd, it->path, &it->st,
-			    AT_SYMLINK_NOFOLLOW) < 0) {
-			q = set_err(w->o, it->path, -errno);
-			goto out;
-		}
-		if (!S_ISREG(it->st.st_mode) && !S_ISDIR(it->st.st_mode) &&
-		    !S_ISLNK(it->st.st_mode)) {
-			/* Devices, FIFOs and sockets have no place in an
-			 * image directory. */
-			q = set_err(w->o, it->path, -EMEDIUMTYPE);
-			goto out;
-		}
-		w->n++;
-		if (S_ISREG(it->st.st_mode))
-			w->total += (uint64_t)it->st.st_size;
-		if (S_ISDIR(it->st.st_mode)) {
-			char sub[CK_PATH_MAX + 1];
-
-			memcpy(sub, it->path, sizeof(sub));
-			q = walk_dir(w, sub, depth + 1);
-			if (q < 0)
-				goto out;
-		}
-	}
-out:
-	for (size_t i = 0; i < nn; i++)
-		free(names[i]);
-	free(names);
-	closedir(d);
-	return q;
 }
 
 static uint64_t fnv1a(const char *s)
@@ -201,7 +87,7 @@ struct placement {
 	char pages_path[CK_PATH_MAX + 1];
 	struct ck_page_hint hint;
 	uint64_t *vaddrs;
-	const struct item *item; /* the pagemap */
+	const struct ck_walk_item *item; /* the pagemap */
 	void *pm_buf;		 /* its bytes */
 	size_t pm_len;
 };
@@ -328,15 +214,15 @@ out:
 static int find_parent(struct ck_repo *r, const char *container,
 		       struct walk *w, struct ck_version *ret)
 {
-	for (size_t i = 0; i < w->n; i++) {
+	for (size_t i = 0; i < w->t.n; i++) {
 		char t[CK_PATH_MAX + 1];
 		ssize_t k;
 		char *b;
 
-		if (strcmp(w->v[i].path, "parent") ||
-		    !S_ISLNK(w->v[i].st.st_mode))
+		if (strcmp(w->t.v[i].path, "parent") ||
+		    !S_ISLNK(w->t.v[i].st.st_mode))
 			continue;
-		k = readlinkat(w->root_fd, "parent", t, sizeof(t) - 1);
+		k = readlinkat(w->t.root_fd, "parent", t, sizeof(t) - 1);
 		if (k <= 0)
 			break;
 		t[k] = 0;
@@ -357,24 +243,24 @@ static void on_progress(void *ud, uint64_t done)
 	struct walk *w = ud;
 
 	if (w->o->progress)
-		w->o->progress(w->o->progress_ud, done, w->total);
+		w->o->progress(w->o->progress_ud, done, w->t.total);
 }
 
-static const struct item *find_item(const struct walk *w, const char *path)
+static const struct ck_walk_item *find_item(const struct walk *w, const char *path)
 {
-	for (size_t i = 0; i < w->n; i++)
-		if (!strcmp(w->v[i].path, path))
-			return &w->v[i];
+	for (size_t i = 0; i < w->t.n; i++)
+		if (!strcmp(w->t.v[i].path, path))
+			return &w->t.v[i];
 	return NULL;
 }
 
-static int read_item(struct walk *w, const struct item *it, size_t max,
+static int read_item(struct walk *w, const struct ck_walk_item *it, size_t max,
 		     void **ret, size_t *ret_len)
 {
 	char p[64];
 	int fd, q;
 
-	fd = openat(w->root_fd, it->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(w->t.root_fd, it->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
@@ -390,8 +276,8 @@ static int read_item(struct walk *w, const struct item *it, size_t max,
  */
 static int validate(struct walk *w)
 {
-	for (size_t i = 0; i < w->n; i++) {
-		const struct item *it = &w->v[i];
+	for (size_t i = 0; i < w->t.n; i++) {
+		const struct ck_walk_item *it = &w->t.v[i];
 		const char *b = base_name(it->path);
 		void *buf = NULL;
 		size_t len = 0;
@@ -414,7 +300,7 @@ static int validate(struct walk *w)
 		} else if (has_prefix_suffix(b, "pagemap-", ".img")) {
 			struct ck_criu_pagemap pm = CK_CRIU_PAGEMAP_INIT;
 			char pages[CK_PATH_MAX + 1];
-			const struct item *pi;
+			const struct ck_walk_item *pi;
 
 			q = ck_criu_pagemap_parse(buf, len, &pm);
 			if (q == 0) {
@@ -446,21 +332,21 @@ static int validate(struct walk *w)
 /* Dump or pre-dump, from the files beside the (first) pagemap. */
 static int dir_kind(struct walk *w)
 {
-	const char **names = calloc(w->n ? w->n : 1, sizeof(*names));
+	const char **names = calloc(w->t.n ? w->t.n : 1, sizeof(*names));
 	const char *dir = NULL;
 	size_t dlen = 0, n = 0;
 	int k;
 
 	if (!names)
 		return -ENOMEM;
-	for (size_t i = 0; i < w->n && !dir; i++)
-		if (has_prefix_suffix(base_name(w->v[i].path), "pagemap-",
+	for (size_t i = 0; i < w->t.n && !dir; i++)
+		if (has_prefix_suffix(base_name(w->t.v[i].path), "pagemap-",
 				      ".img")) {
-			dir = w->v[i].path;
+			dir = w->t.v[i].path;
 			dlen = (size_t)(base_name(dir) - dir);
 		}
-	for (size_t i = 0; i < w->n; i++) {
-		const char *p = w->v[i].path;
+	for (size_t i = 0; i < w->t.n; i++) {
+		const char *p = w->t.v[i].path;
 
 		if ((dir && strncmp(p, dir, dlen)) || strchr(p + dlen, '/'))
 			continue;
@@ -471,7 +357,7 @@ static int dir_kind(struct walk *w)
 	return k == CK_CRIU_DIR_PREDUMP ? CK_KIND_PREDUMP : CK_KIND_DUMP;
 }
 
-static struct ck_file_meta item_meta(const struct item *it)
+static struct ck_file_meta item_meta(const struct ck_walk_item *it)
 {
 	struct ck_file_meta m = {
 		.mode = it->st.st_mode & 07777,
@@ -485,7 +371,7 @@ static struct ck_file_meta item_meta(const struct item *it)
 }
 
 /* item_meta(), then the caller's override (ck_push_opts.meta). */
-static int entry_meta(struct walk *w, const struct item *it,
+static int entry_meta(struct walk *w, const struct ck_walk_item *it,
 		      struct ck_file_meta *m)
 {
 	*m = item_meta(it);
@@ -496,14 +382,14 @@ static int entry_meta(struct walk *w, const struct item *it,
 static int link_parent(struct ck_repo *r, const char *container,
 		       struct walk *w, struct ck_version *ret)
 {
-	const struct item *it = find_item(w, "parent");
+	const struct ck_walk_item *it = find_item(w, "parent");
 	char t[CK_PATH_MAX + 1];
 	ssize_t k;
 	char *b;
 
 	if (!it || !S_ISLNK(it->st.st_mode))
 		return -ENOENT;
-	k = readlinkat(w->root_fd, "parent", t, sizeof(t) - 1);
+	k = readlinkat(w->t.root_fd, "parent", t, sizeof(t) - 1);
 	if (k <= 0)
 		return -ENOENT;
 	t[k] = 0;
@@ -545,14 +431,14 @@ static int push_once(struct ck_repo *r, const char *container,
 			goto out;
 	}
 
-	pls = calloc(w->n ? w->n : 1, sizeof(*pls));
+	pls = calloc(w->t.n ? w->t.n : 1, sizeof(*pls));
 	if (!pls) {
 		q = -ENOMEM;
 		goto out;
 	}
 	/* Pagemaps first: they place the pages of the pages files. */
-	for (size_t i = 0; i < w->n; i++) {
-		const struct item *it = &w->v[i];
+	for (size_t i = 0; i < w->t.n; i++) {
+		const struct ck_walk_item *it = &w->t.v[i];
 
 		if (!S_ISREG(it->st.st_mode) ||
 		    !has_prefix_suffix(base_name(it->path), "pagemap-",
@@ -584,8 +470,8 @@ static int push_once(struct ck_repo *r, const char *container,
 		}
 	}
 
-	for (size_t i = 0; i < w->n; i++) {
-		const struct item *it = &w->v[i];
+	for (size_t i = 0; i < w->t.n; i++) {
+		const struct ck_walk_item *it = &w->t.v[i];
 		struct ck_file_meta m;
 
 		q = entry_meta(w, it, &m);
@@ -597,7 +483,7 @@ static int push_once(struct ck_repo *r, const char *container,
 			q = ck_session_add_dir(s, it->path, &m);
 		} else if (S_ISLNK(it->st.st_mode)) {
 			char t[CK_PATH_MAX + 1];
-			ssize_t k = readlinkat(w->root_fd, it->path, t,
+			ssize_t k = readlinkat(w->t.root_fd, it->path, t,
 					       sizeof(t) - 1);
 
 			if (k < 0) {
@@ -617,7 +503,7 @@ static int push_once(struct ck_repo *r, const char *container,
 			for (size_t j = 0; pages && j < npl; j++)
 				if (!strcmp(pls[j].pages_path, it->path))
 					hint = &pls[j].hint;
-			fd = openat(w->root_fd, it->path,
+			fd = openat(w->t.root_fd, it->path,
 				    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd < 0) {
 				q = -errno;
@@ -637,7 +523,7 @@ static int push_once(struct ck_repo *r, const char *container,
 
 	/* Incremental dumps: a flattened view that stands on its own. */
 	for (size_t j = 0; j < npl; j++) {
-		const struct item *pg = find_item(w, pls[j].pages_path);
+		const struct ck_walk_item *pg = find_item(w, pls[j].pages_path);
 		struct ck_file_meta pm_meta, pg_meta;
 
 		q = entry_meta(w, pls[j].item, &pm_meta);
@@ -680,7 +566,8 @@ out:
 int ck_push_dir(struct ck_repo *r, const char *container, const char *src,
 		struct ck_push_opts *o, struct ck_version *ret)
 {
-	struct walk w = { .root_fd = -1, .o = o };
+	struct walk w = { .t = { .root_fd = -1, .errpath = o->errpath },
+			  .o = o };
 	char name[CK_NAME_MAX + 1];
 	struct stat st;
 	int q;
@@ -709,14 +596,14 @@ int ck_push_dir(struct ck_repo *r, const char *container, const char *src,
 	q = ck_name_check(name);
 	if (q < 0)
 		return q;
-	w.root_fd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (w.root_fd < 0)
+	w.t.root_fd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (w.t.root_fd < 0)
 		return set_err(o, src, -errno);
-	if (fstat(w.root_fd, &st) < 0) {
+	if (fstat(w.t.root_fd, &st) < 0) {
 		q = set_err(o, src, -errno);
 		goto out;
 	}
-	q = walk_dir(&w, "", 0);
+	q = ck_walk_dir(&w.t, "", 0);
 	if (q < 0)
 		goto out;
 	q = validate(&w);
@@ -727,8 +614,8 @@ int ck_push_dir(struct ck_repo *r, const char *container, const char *src,
 	if (q < 0)
 		goto out;
 	/* A chunk this push reused was deleted by a concurrent gc before
-	 * the commit (docs/gc.md): push again, writing what is missing
-	 * now; gc running continuously can take a few. */
+	 * the commit: cannot happen while sessions hold what they reuse
+	 * (docs/gc.md); a safety net, logged by the commit. */
 	for (int i = 0; i < 5; i++) {
 		q = push_once(r, container, name, &w, ret);
 		if (q != -EAGAIN)
@@ -736,8 +623,8 @@ int ck_push_dir(struct ck_repo *r, const char *container, const char *src,
 		usleep(50000u << i);
 	}
 out:
-	free(w.v);
-	close(w.root_fd);
+	free(w.t.v);
+	close(w.t.root_fd);
 	return q;
 }
 
