@@ -186,6 +186,29 @@ static int read_counts(struct deletion *d, size_t from)
 	return 0;
 }
 
+/* Takes r->lock with a new batch for a deletion (@dry_run: one that
+ * only reports). */
+static int deletion_begin(struct ck_repo *r, bool dry_run,
+			  struct ck_batch **ret)
+{
+	if (!dry_run && ck_repo_read_only(r))
+		return -EROFS;
+	*ret = ck_batch_new(r->cat);
+	if (!*ret)
+		return -ENOMEM;
+	pthread_mutex_lock(&r->lock);
+	return 0;
+}
+
+static void deletion_end(struct deletion *d, struct ck_batch *b)
+{
+	pthread_mutex_unlock(&d->r->lock);
+	ck_batch_free(b);
+	ck_idmap_release(&d->map);
+	free(d->st);
+	free(d->idv);
+}
+
 /*
  * Evaluates deaths: a dead delta adds a decrement to its base, which is
  * evaluated in the next round. Adds the deletions, decrements, 'Z' keys
@@ -299,12 +322,9 @@ int ck_repo_versions_delete(struct ck_repo *r, const char *container,
 	int64_t st[6] = { 0 };
 	int q = 0;
 
-	if (!dry_run && ck_repo_read_only(r))
-		return -EROFS;
-	b = ck_batch_new(r->cat);
-	if (!b)
-		return -ENOMEM;
-	pthread_mutex_lock(&r->lock);
+	q = deletion_begin(r, dry_run, &b);
+	if (q < 0)
+		return q;
 
 	/* Every version must still exist (looked up by its key, under the
 	 * lock); a chunk shared by several of them drops one count per
@@ -342,11 +362,7 @@ int ck_repo_versions_delete(struct ck_repo *r, const char *container,
 		goto out;
 	r->del_epoch++;
 out:
-	pthread_mutex_unlock(&r->lock);
-	ck_batch_free(b);
-	ck_idmap_release(&d.map);
-	free(d.st);
-	free(d.idv);
+	deletion_end(&d, b);
 	return q;
 }
 
@@ -385,12 +401,9 @@ int ck_repo_reclaim(struct ck_repo *r, bool dry_run, uint64_t *ret_chunks,
 	size_t nseeds;
 	int q;
 
-	if (!dry_run && ck_repo_read_only(r))
-		return -EROFS;
-	b = ck_batch_new(r->cat);
-	if (!b)
-		return -ENOMEM;
-	pthread_mutex_lock(&r->lock);
+	q = deletion_begin(r, dry_run, &b);
+	if (q < 0)
+		return q;
 	q = ck_iter_new(r->cat, CK_CF_META, "Z", 1, &it);
 	if (q < 0)
 		goto out;
@@ -437,11 +450,7 @@ int ck_repo_reclaim(struct ck_repo *r, bool dry_run, uint64_t *ret_chunks,
 	if (q == 0 && st[0])
 		r->del_epoch++;
 out:
-	pthread_mutex_unlock(&r->lock);
 	ck_iter_free(it);
-	ck_batch_free(b);
-	ck_idmap_release(&d.map);
-	free(d.st);
-	free(d.idv);
+	deletion_end(&d, b);
 	return q;
 }
