@@ -70,4 +70,8 @@ ck -q --repo "$R" push web "$T/partial"
 [ "$(ck --repo "$R" versions web --json | json 'd[-1]["state"]')" = incomplete ] || fail "incomplete state"
 ck -q --repo "$R" restore web "$T/latest"
 same_tree "$src/v01" "$T/latest"
+# libcurl is loaded only for --server; a missing one is a clear error.
+expect_fail 1 env CKSTORE_LIBCURL=/nonexistent/libcurl.so.4 "$CKSTORE" --server http://127.0.0.1:9 versions web
+grep -q "cannot load libcurl" "$T/err" || fail "missing libcurl message"
+grep -q "install the libcurl4 package" "$T/err" || fail "missing libcurl hint"
 echo "cli checks passed"
