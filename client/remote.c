@@ -173,6 +173,22 @@ static int get_json(struct ck_remote *rm, const char *path, json_t **ret)
 	return ck_remote_call(rm, &q, (void **)ret);
 }
 
+/* GET @path, whose answer must be a JSON array. */
+static int get_json_array(struct ck_remote *rm, const char *path,
+			  json_t **ret)
+{
+	int q = get_json(rm, path, ret);
+
+	if (q < 0)
+		return q;
+	if (!json_is_array(*ret)) {
+		json_decref(*ret);
+		*ret = NULL;
+		return ck_remote_fail(rm, -EPROTO, "unexpected answer");
+	}
+	return 0;
+}
+
 static uint64_t u64(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
@@ -245,13 +261,9 @@ int ck_remote_containers(struct ck_remote *rm,
 	size_t i;
 	int q;
 
-	q = get_json(rm, "/v1/containers", &a);
+	q = get_json_array(rm, "/v1/containers", &a);
 	if (q < 0)
 		return q;
-	if (!json_is_array(a)) {
-		json_decref(a);
-		return ck_remote_fail(rm, -EPROTO, "unexpected answer");
-	}
 	v = calloc(json_array_size(a) + 1, sizeof(*v));
 	if (!v) {
 		json_decref(a);
@@ -282,13 +294,9 @@ int ck_remote_versions(struct ck_remote *rm, const char *container,
 	if (escape_name(container, c, sizeof(c)) < 0)
 		return -EINVAL;
 	snprintf(path, sizeof(path), "/v1/containers/%s/versions", c);
-	q = get_json(rm, path, &a);
+	q = get_json_array(rm, path, &a);
 	if (q < 0)
 		return q;
-	if (!json_is_array(a)) {
-		json_decref(a);
-		return ck_remote_fail(rm, -EPROTO, "unexpected answer");
-	}
 	v = calloc(json_array_size(a) + 1, sizeof(*v));
 	if (!v) {
 		json_decref(a);
@@ -343,13 +351,9 @@ int ck_remote_entries(struct ck_remote *rm, const struct ck_version *v,
 	q = ck_remote_version_path(v, suffix, path, sizeof(path));
 	if (q < 0)
 		return q;
-	q = get_json(rm, path, &a);
+	q = get_json_array(rm, path, &a);
 	if (q < 0)
 		return q;
-	if (!json_is_array(a)) {
-		json_decref(a);
-		return ck_remote_fail(rm, -EPROTO, "unexpected answer");
-	}
 	es = calloc(json_array_size(a) + 1, sizeof(*es));
 	if (!es) {
 		json_decref(a);

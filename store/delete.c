@@ -213,13 +213,13 @@ static void deletion_end(struct deletion *d, struct ck_batch *b)
  * Evaluates deaths: a dead delta adds a decrement to its base, which is
  * evaluated in the next round. Adds the deletions, decrements, 'Z' keys
  * of kept chunks and statistics to @b; st[] gets the statistics deltas
- * (chunks, raw, stored, delta chunks, delta raw, delta stored). Caller
- * holds r->lock.
+ * (chunks, raw, stored, delta chunks, delta raw, delta stored). The
+ * counts of d->st[0, done) are already read. Caller holds r->lock.
  */
-static int settle(struct deletion *d, struct ck_batch *b, int64_t st[6])
+static int settle(struct deletion *d, struct ck_batch *b, int64_t st[6],
+		  size_t done)
 {
 	struct ck_repo *r = d->r;
-	size_t done = 0;
 	int q = 0;
 
 	for (;;) {
@@ -347,7 +347,7 @@ int ck_repo_versions_delete(struct ck_repo *r, const char *container,
 				ck_key_name(key, container, v->name));
 	}
 
-	q = settle(&d, b, st);
+	q = settle(&d, b, st, 0);
 	if (q < 0)
 		goto out;
 	if (rep) {
@@ -432,7 +432,7 @@ int ck_repo_reclaim(struct ck_repo *r, bool dry_run, uint64_t *ret_chunks,
 	for (size_t i = 0; i < nseeds; i++)
 		if (!d.st[i].present)
 			d.st[i].inert = true;
-	q = settle(&d, b, st);
+	q = settle(&d, b, st, nseeds);
 	if (q < 0)
 		goto out;
 	for (size_t i = 0; i < nseeds; i++) {

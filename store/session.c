@@ -163,15 +163,14 @@ static int counted(struct ck_repo *r, const struct ck_id *id)
 
 int ck_session_hold_base(struct ck_session *s, const struct ck_id *id)
 {
+	const struct ck_idmap_slot *own = ck_idmap_find(&s->ids, id);
 	int q;
 
 	/* A base must have a count key: then it is a committed record (or
 	 * one a deletion kept), whose own chain its count keeps alive. Not
 	 * an uncounted record: another session may replace it. */
 	pthread_mutex_lock(&s->r->lock);
-	if (ck_idmap_find(&s->held, id) &&
-	    !(ck_idmap_find(&s->ids, id) &&
-	      (ck_idmap_find(&s->ids, id)->val & ID_WRITTEN))) {
+	if (ck_idmap_find(&s->held, id) && !(own && (own->val & ID_WRITTEN))) {
 		q = 1;
 		goto out;
 	}
