@@ -86,7 +86,8 @@ const struct ck_id *ck_session_base_for(struct ck_session *s, uint64_t space,
 
 /* Compresses @data against base @bdata (@blen bytes, chunk @base of depth
  * @depth); keeps the result if it beats *best. */
-static int try_one(struct ck_session *s, const void *data, size_t len,
+static int try_one(struct ck_session *s, struct ck_enc *enc,
+		   const void *data, size_t len,
 		   const struct ck_id *base, const void *bdata, size_t blen,
 		   unsigned depth, struct ck_chunk_hdr *h, size_t *best)
 {
@@ -108,7 +109,7 @@ static int try_one(struct ck_session *s, const void *data, size_t len,
 	 * demand a real gain. Between two deltas, smaller wins. */
 	if (dlen + (h->enc == CK_ENC_DELTA ? 0 : CK_ID_SIZE + 8) >= *best)
 		return 0;
-	memcpy(s->zbuf + CK_CHUNK_HDR_DELTA, out, dlen);
+	memcpy(enc->buf + CK_CHUNK_HDR_DELTA, out, dlen);
 	h->enc = CK_ENC_DELTA;
 	h->depth = (uint8_t)(depth + 1);
 	h->base = *base;
@@ -125,7 +126,8 @@ static int try_one(struct ck_session *s, const void *data, size_t len,
  * (docs/decisions.md, D4). Decoded bases and their headers come from the
  * repository's base cache, so walking to the root is cheap.
  */
-int ck_session_try_delta(struct ck_session *s, const void *data, size_t len,
+int ck_session_try_delta(struct ck_session *s, struct ck_enc *enc,
+			 const void *data, size_t len,
 			 const struct ck_id *base, struct ck_chunk_hdr *h,
 			 size_t *zlen)
 {
@@ -137,14 +139,14 @@ int ck_session_try_delta(struct ck_session *s, const void *data, size_t len,
 
 	if (len > 8192 - 64)
 		return 0; /* deltas are for page-sized chunks */
-	s->delta_tried++;
+	enc->delta_tried++;
 	blen = ck_repo_base_get_hdr(r, base, CK_DELTA_MAX_DEPTH + 1, &bdata,
 				    &bh);
 	if (blen < 0)
 		return blen;
 	q = 0;
 	if (bh.depth < CK_DELTA_MAX_DEPTH)
-		q = try_one(s, data, len, base, bdata, (size_t)blen, bh.depth,
+		q = try_one(s, enc, data, len, base, bdata, (size_t)blen, bh.depth,
 			    h, zlen);
 	ck_repo_base_put(r, bdata);
 	if (q < 0)
@@ -159,7 +161,7 @@ int ck_session_try_delta(struct ck_session *s, const void *data, size_t len,
 			if (blen < 0)
 				return blen;
 			if (rh.enc != CK_ENC_DELTA) {
-				q = try_one(s, data, len, &root, bdata,
+				q = try_one(s, enc, data, len, &root, bdata,
 					    (size_t)blen, 0, h, zlen);
 				ck_repo_base_put(r, bdata);
 				break;
@@ -171,7 +173,7 @@ int ck_session_try_delta(struct ck_session *s, const void *data, size_t len,
 			return q;
 	}
 	if (h->enc == CK_ENC_DELTA)
-		s->delta_used++;
+		enc->delta_used++;
 	return 0;
 }
 

@@ -551,8 +551,8 @@ static int push_once(struct ck_repo *r, const char *container,
 	}
 	ck_session_set_chain(s, chain);
 	q = ck_session_commit(s, ret);
-	w->o->delta_tried = s->delta_tried;
-	w->o->delta_used = s->delta_used;
+	w->o->delta_tried = s->enc.delta_tried;
+	w->o->delta_used = s->enc.delta_used;
 out:
 	for (size_t i = 0; i < npl; i++) {
 		free(pls[i].vaddrs);

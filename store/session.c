@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "idmap.h"
 #include "keys.h"
 #include "log.h"
+#include "pool.h"
 #include "repo_internal.h"
 #include "session_internal.h"
 
@@ -85,9 +87,9 @@ int ck_session_begin(struct ck_repo *r, const char *container,
 	}
 	r->live[r->nlive++] = s;
 	pthread_mutex_unlock(&r->lock);
-	s->zbuf_cap = ck_compress_bound(CK_CHUNK_MAX) + CK_CHUNK_HDR_DELTA;
-	s->zbuf = malloc(s->zbuf_cap);
-	if (!s->zbuf) {
+	s->enc.cap = ck_compress_bound(CK_CHUNK_MAX) + CK_CHUNK_HDR_DELTA;
+	s->enc.buf = malloc(s->enc.cap);
+	if (!s->enc.buf) {
 		free(s);
 		return -ENOMEM;
 	}
@@ -116,7 +118,9 @@ struct ck_session *ck_session_free(struct ck_session *s)
 	free(s->flat);
 	free(s->pend);
 	free(s->pbuf);
-	free(s->zbuf);
+	ck_pool_free(s->pool);
+	free(s->enc.buf);
+	free(s->par);
 	free(s->vmap);
 	ck_idmap_release(&s->ids);
 	ck_idmap_release(&s->known);
@@ -401,12 +405,13 @@ static int flush(struct ck_session *s)
 }
 
 /* Encodes @data as a record: a delta against @base when that is smaller,
- * else zstd, else raw. Returns the record in s->zbuf. The delta is tried
+ * else zstd, else raw. Returns the record in enc->buf (enc->cap bytes at
+ * least ck_compress_bound(@len) + CK_CHUNK_HDR_DELTA). The delta is tried
  * first: a page that changed a little is a delta of a few dozen bytes,
  * and then compressing it whole as well would double the work for
  * nothing. */
-static int encode(struct ck_session *s, const void *data, size_t len,
-		  const struct ck_id *base, size_t *ret_len)
+static int encode(struct ck_session *s, struct ck_enc *enc, const void *data,
+		  size_t len, const struct ck_id *base, size_t *ret_len)
 {
 	struct ck_repo *r = s->r;
 	struct ck_chunk_hdr h = { .enc = CK_ENC_RAW, .raw_len = (uint32_t)len };
@@ -415,11 +420,11 @@ static int encode(struct ck_session *s, const void *data, size_t len,
 	int q;
 
 	if (base && r->settings.deltas)
-		(void)ck_session_try_delta(s, data, len, base, &h, &zlen);
+		(void)ck_session_try_delta(s, enc, data, len, base, &h, &zlen);
 	if (h.enc != CK_ENC_DELTA) {
 		q = ck_compress(r->settings.zstd_level, data, len, NULL, 0,
-				s->zbuf + CK_CHUNK_HDR_DELTA,
-				s->zbuf_cap - CK_CHUNK_HDR_DELTA, &zlen);
+				enc->buf + CK_CHUNK_HDR_DELTA,
+				enc->cap - CK_CHUNK_HDR_DELTA, &zlen);
 		if (q < 0 && q != -ENOSPC)
 			return q;
 		if (q == -ENOSPC || zlen >= len)
@@ -439,16 +444,16 @@ static int encode(struct ck_session *s, const void *data, size_t len,
 		if (q == 0) {
 			h = (struct ck_chunk_hdr){ .enc = CK_ENC_ZSTD,
 						   .raw_len = (uint32_t)len };
-			memcpy(s->zbuf + CK_CHUNK_HDR_DELTA, plain, plen);
+			memcpy(enc->buf + CK_CHUNK_HDR_DELTA, plain, plen);
 			zlen = plen;
 		}
 	}
 
-	hl = ck_chunk_write_hdr(&h, s->zbuf);
+	hl = ck_chunk_write_hdr(&h, enc->buf);
 	if (h.enc == CK_ENC_RAW)
-		memcpy(s->zbuf + hl, data, len);
+		memcpy(enc->buf + hl, data, len);
 	else if (hl != CK_CHUNK_HDR_DELTA)
-		memmove(s->zbuf + hl, s->zbuf + CK_CHUNK_HDR_DELTA, zlen);
+		memmove(enc->buf + hl, enc->buf + CK_CHUNK_HDR_DELTA, zlen);
 	*ret_len = hl + zlen;
 	return 0;
 }
@@ -504,12 +509,12 @@ static int put_new(struct ck_session *s, const struct ck_id *id,
 		return 0;
 	if (base && ck_id_equal(base, id))
 		base = NULL;
-	q = encode(s, data, len, base, &rlen);
+	q = encode(s, &s->enc, data, len, base, &rlen);
 	if (q < 0)
 		return q;
 	sl = ck_idmap_find(&s->ids, id);
 	sl->val = ID_PENDING;
-	return queue_record(s, id, s->zbuf, rlen);
+	return queue_record(s, id, s->enc.buf, rlen);
 }
 
 int ck_session_put_chunk(struct ck_session *s, const struct ck_id *id,
@@ -761,6 +766,129 @@ const struct ck_id *ck_session_file_ids(struct ck_session *s,
 	return NULL;
 }
 
+/*
+ * Encoding is most of ingest's CPU (a delta needs its base decoded, the
+ * rest is zstd), and the new chunks of one block are independent. So with
+ * more than one CPU a block's new page chunks are encoded by the calling
+ * thread and the session's helpers at once, each into its own slot of
+ * s->par, and queued afterwards in block order: the records are the ones
+ * one thread would write. What encode() touches is safe to share: the
+ * base cache and RocksDB lock themselves, holds are taken under r->lock,
+ * zstd contexts are per thread, and s->ids is only read until the join.
+ */
+#define PAR_MIN 8 /* fewer new chunks than this: not worth waking helpers */
+
+struct par_item {
+	const struct ck_id *id;
+	const uint8_t *data;
+	size_t len, rlen;
+	const struct ck_id *base;
+};
+
+struct par_job {
+	struct ck_session *s;
+	struct par_item *items;
+	size_t n;
+	atomic_size_t next;
+	atomic_int err;
+	atomic_uint_fast64_t tried, used;
+};
+
+static void par_encode(void *arg, unsigned k)
+{
+	struct par_job *j = arg;
+	struct ck_session *s = j->s;
+	struct ck_enc enc = { .cap = s->par_slot };
+
+	(void)k;
+	for (;;) {
+		size_t i = atomic_fetch_add(&j->next, 1);
+		struct par_item *it;
+		int q;
+
+		if (i >= j->n || atomic_load(&j->err))
+			break;
+		it = &j->items[i];
+		enc.buf = s->par + i * s->par_slot;
+		q = encode(s, &enc, it->data, it->len, it->base, &it->rlen);
+		if (q < 0) {
+			int zero = 0;
+
+			atomic_compare_exchange_strong(&j->err, &zero, q);
+			break;
+		}
+	}
+	atomic_fetch_add(&j->tried, enc.delta_tried);
+	atomic_fetch_add(&j->used, enc.delta_used);
+}
+
+/* Stores the chunks ask[j] (at askidx[j] in @buf) not present[j]; page
+ * chunks of @cs bytes, the last of the block's @blen bytes possibly
+ * shorter, with their delta bases from @vaddrs (or none). */
+static int encode_block(struct ck_session *s, const struct ck_id *ask,
+			const size_t *askidx, const bool *present, size_t na,
+			const uint8_t *buf, size_t cs, size_t blen,
+			uint64_t space, const uint64_t *vaddrs)
+{
+	struct par_item items[BLOCK_CHUNKS];
+	struct par_job j = { .s = s, .items = items };
+	size_t n = 0;
+	int q = 0;
+
+	for (size_t k = 0; k < na; k++) {
+		size_t i = askidx[k];
+		const struct ck_id *base = NULL;
+
+		if (present[k]) {
+			ck_idmap_find(&s->ids, &ask[k])->val = ID_REUSED;
+			continue;
+		}
+		if (vaddrs)
+			base = ck_session_base_for(s, space, vaddrs[i]);
+		if (base && ck_id_equal(base, &ask[k]))
+			base = NULL;
+		items[n++] = (struct par_item){
+			.id = &ask[k],
+			.data = buf + i * cs,
+			.len = (i + 1) * cs <= blen ? cs : blen - i * cs,
+			.base = base,
+		};
+	}
+	if (n >= PAR_MIN && !s->pool_tried) {
+		unsigned h = ck_pool_default_helpers();
+
+		s->pool_tried = true;
+		s->par_slot = ck_compress_bound(cs) + CK_CHUNK_HDR_DELTA;
+		if (h && ck_pool_new(h, &s->pool) == 0) {
+			s->par = malloc(BLOCK_CHUNKS * s->par_slot);
+			if (!s->par)
+				s->pool = (ck_pool_free(s->pool), NULL);
+		}
+	}
+	if (n < PAR_MIN || !s->pool || ck_compress_bound(cs) +
+		CK_CHUNK_HDR_DELTA > s->par_slot) {
+		for (size_t k = 0; k < n && q == 0; k++)
+			q = put_new(s, items[k].id, items[k].data,
+				    items[k].len, items[k].base);
+		return q;
+	}
+	j.n = n;
+	atomic_init(&j.next, 0);
+	atomic_init(&j.err, 0);
+	atomic_init(&j.tried, 0);
+	atomic_init(&j.used, 0);
+	ck_pool_run(s->pool, par_encode, &j);
+	s->enc.delta_tried += atomic_load(&j.tried);
+	s->enc.delta_used += atomic_load(&j.used);
+	q = atomic_load(&j.err);
+	for (size_t k = 0; k < n && q == 0; k++) {
+		ck_idmap_find(&s->ids, items[k].id)->val = ID_PENDING;
+		q = queue_record(s, items[k].id, s->par + k * s->par_slot,
+				 items[k].rlen);
+	}
+	return q;
+}
+
 int ck_session_add_file_fd(struct ck_session *s, const char *path, int fd,
 			   uint64_t size, bool pages,
 			   const struct ck_page_hint *hint,
@@ -832,6 +960,14 @@ int ck_session_add_file_fd(struct ck_session *s, const char *path, int fd,
 		q = lookup_hold(s, ask, na, present);
 		if (q < 0)
 			goto out;
+		if (pages) {
+			q = encode_block(s, ask, askidx, present, na, buf, cs,
+					 blen, vaddrs ? hint->space : 0,
+					 vaddrs ? vaddrs + first : NULL);
+			if (q < 0)
+				goto out;
+			na = 0; /* all queued */
+		}
 		for (size_t j = 0; j < na; j++) {
 			size_t i = askidx[j];
 			size_t clen = i + 1 < cnt ? cs : blen - i * cs;
@@ -1011,18 +1147,18 @@ static int check_base(struct ck_session *s, struct ck_batch *b,
 	}
 	nh.raw_len = h->raw_len;
 	q = ck_compress(r->settings.zstd_level, page, h->raw_len, NULL, 0,
-			s->zbuf + CK_CHUNK_HDR, s->zbuf_cap - CK_CHUNK_HDR,
+			s->enc.buf + CK_CHUNK_HDR, s->enc.cap - CK_CHUNK_HDR,
 			&zlen);
 	if (q == -ENOSPC || (q == 0 && zlen >= h->raw_len)) {
 		nh.enc = CK_ENC_RAW;
-		memcpy(s->zbuf + CK_CHUNK_HDR, page, h->raw_len);
+		memcpy(s->enc.buf + CK_CHUNK_HDR, page, h->raw_len);
 		zlen = h->raw_len;
 		q = 0;
 	}
 	if (q < 0)
 		goto out;
-	ck_chunk_write_hdr(&nh, s->zbuf);
-	ck_batch_put(b, CK_CF_CHUNKS, id->b, CK_ID_SIZE, s->zbuf,
+	ck_chunk_write_hdr(&nh, s->enc.buf);
+	ck_batch_put(b, CK_CF_CHUNKS, id->b, CK_ID_SIZE, s->enc.buf,
 		     CK_CHUNK_HDR + zlen);
 	nh.body_off = CK_CHUNK_HDR;
 	*h = nh;

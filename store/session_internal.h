@@ -24,6 +24,14 @@ struct ck_vmap_slot {
 	struct ck_id id;
 };
 
+/* Where one thread encodes records (session.c encode()): the session's
+ * own for the calling thread, one per helper of a parallel block. */
+struct ck_enc {
+	uint8_t *buf; /* one encoded record: header + body */
+	size_t cap;
+	uint64_t delta_tried, delta_used;
+};
+
 struct ck_session {
 	struct ck_repo *r;
 	char container[CK_NAME_MAX + 1];
@@ -58,14 +66,18 @@ struct ck_session {
 	uint8_t *pbuf;
 	size_t pbuf_len, pbuf_cap;
 
-	uint8_t *zbuf; /* one encoded record */
-	size_t zbuf_cap;
+	struct ck_enc enc; /* the calling thread's */
+	/* Parallel encode (session.c encode_block()): helpers, started at
+	 * the first block worth it, and one record slot per chunk. */
+	struct ck_pool *pool;
+	bool pool_tried;
+	uint8_t *par;
+	size_t par_slot;
 
 	/* Same-address delta bases: vaddr of a page of the parent version
 	 * -> its chunk ID (delta.c). */
 	struct ck_vmap_slot *vmap;
 	size_t vmap_cap, vmap_n;
-	uint64_t delta_tried, delta_used;
 };
 
 /* session.c: whether @id may serve as a delta base: a chunk with a count
@@ -87,9 +99,10 @@ int ck_session_load_bases(struct ck_session *s, uint64_t space,
 const struct ck_id *ck_session_base_for(struct ck_session *s, uint64_t space,
 					uint64_t vaddr);
 /* Tries to encode @data as a delta against @base; if the delta is smaller
- * than *zlen, writes its body at s->zbuf + CK_CHUNK_HDR_DELTA and updates
- * @h and *zlen. */
-int ck_session_try_delta(struct ck_session *s, const void *data, size_t len,
+ * than *zlen, writes its body at enc->buf + CK_CHUNK_HDR_DELTA and updates
+ * @h and *zlen. Safe to call from several threads of one session. */
+int ck_session_try_delta(struct ck_session *s, struct ck_enc *enc,
+			 const void *data, size_t len,
 			 const struct ck_id *base, struct ck_chunk_hdr *h,
 			 size_t *zlen);
 enum ck_kind ck_session_dir_kind(struct ck_session *s, bool has_pagemap,

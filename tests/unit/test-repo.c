@@ -2,7 +2,8 @@
 /*
  * test-repo.c - the engine through its API, on a real RocksDB: sessions,
  * references, deltas (maximum depth, shared bases, deletion order),
- * concurrent writers of one chunk, corruption, interrupted sessions.
+ * concurrent writers of one chunk, corruption, interrupted sessions,
+ * parallel encoding.
  */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -731,6 +732,73 @@ static void test_abandoned_session(void)
 	ck_repo_free(r);
 }
 
+/* A block's new chunks are encoded by several threads at once
+ * (session.c encode_block()): the records must be the ones one thread
+ * writes, byte for byte, and every version must read back. */
+static void test_parallel_encode(void)
+{
+	enum { N = 600 }; /* three blocks, the last one partial */
+	uint8_t *p0 = malloc(N * PAGE), *p1 = malloc(N * PAGE);
+	struct ck_repo *r[2];
+	struct ck_version v0[2], v1[2];
+
+	for (size_t i = 0; i < N; i++)
+		page_fill(p0 + i * PAGE, (unsigned)i + 7);
+	memcpy(p1, p0, N * PAGE);
+	for (size_t i = 0; i < N; i += 2)
+		p1[i * PAGE + i % PAGE] ^= 0x33; /* half the pages: deltas */
+	for (size_t i = 1; i < N; i += 6)
+		page_fill(p1 + i * PAGE, (unsigned)i * 31); /* some new */
+	/* One repository with v0, then a copy of it (same secret, so the
+	 * same IDs): v1 is pushed by one thread into the first, by four
+	 * into the second. */
+	{
+		char a[4096], b[4096], cmd[8300];
+		struct ck_repo_settings st = CK_REPO_SETTINGS_DEFAULT;
+
+		snprintf(a, sizeof(a), "%s/par1", dir);
+		snprintf(b, sizeof(b), "%s/par4", dir);
+		CK_ASSERT(ck_repo_init(a, &st) == 0);
+		CK_ASSERT(ck_repo_open(a, CK_OPEN_WRITE, "t", &r[0]) == 0);
+		v0[0] = put_pages(r[0], "v0", p0, N, NULL);
+		r[0] = ck_repo_free(r[0]);
+		snprintf(cmd, sizeof(cmd), "cp -a '%s' '%s'", a, b);
+		CK_ASSERT(system(cmd) == 0);
+		CK_ASSERT(ck_repo_open(a, CK_OPEN_WRITE, "t", &r[0]) == 0);
+		CK_ASSERT(ck_repo_open(b, CK_OPEN_WRITE, "t", &r[1]) == 0);
+		v0[1] = v0[0];
+	}
+	for (int t = 0; t < 2; t++) {
+		setenv("CKSTORE_THREADS", t ? "4" : "1", 1);
+		v1[t] = put_pages(r[t], "v1", p1, N, &v0[t]);
+		check_pages(r[t], &v0[t], p0, N);
+		check_pages(r[t], &v1[t], p1, N);
+		CK_ASSERT(fsck_mask(r[t], NULL) == 0);
+	}
+	unsetenv("CKSTORE_THREADS");
+	for (size_t i = 0; i < N; i++) {
+		struct ck_id a = page_id(r[0], &v1[0], i);
+		struct ck_id b = page_id(r[1], &v1[1], i);
+		void *ra = NULL, *rb = NULL;
+		size_t la = 0, lb = 0;
+
+		CK_ASSERT(ck_catalog_get(ck_repo_catalog(r[0]), CK_CF_CHUNKS,
+					 a.b, CK_ID_SIZE, &ra, &la) == 0);
+		CK_ASSERT(ck_catalog_get(ck_repo_catalog(r[1]), CK_CF_CHUNKS,
+					 b.b, CK_ID_SIZE, &rb, &lb) == 0);
+		CK_ASSERT_EQ(la, lb);
+		CK_ASSERT(memcmp(ra, rb, la) == 0);
+		if (i % 6 == 0) /* changed a little: a delta */
+			CK_ASSERT(chunk_depth(r[1], &b) == 1);
+		free(ra);
+		free(rb);
+	}
+	ck_repo_free(r[0]);
+	ck_repo_free(r[1]);
+	free(p0);
+	free(p1);
+}
+
 int main(void)
 {
 	dir = ck_test_tmpdir("repo");
@@ -746,6 +814,7 @@ int main(void)
 	test_shared_write_base_held();
 	test_delta_base_held();
 	test_abandoned_session();
+	test_parallel_encode();
 	ck_test_rmdir(dir);
 	return 0;
 }
