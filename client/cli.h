@@ -79,6 +79,11 @@ const char *cli_time(int64_t ns, char *buf, size_t cap);
 /* Prints @o to stdout (indented) and consumes it. */
 int cli_json_print(json_t *o);
 json_t *cli_version_json(const struct ck_version *v);
+/* `versions` and `stats` output, text or --json, shared by the local and
+ * --server paths (the server answers with the local --json form).
+ * cli_print_stats() takes @o. Return an exit code. */
+int cli_print_versions(const struct ck_version *vs, size_t n);
+int cli_print_stats(json_t *o, const char *ctr);
 
 /* Progress line on stderr, redrawn at most ~6 times a second. */
 struct cli_progress {

@@ -230,32 +230,7 @@ int remote_versions(const char *ctr)
 		ck_remote_free(rm);
 		return ret;
 	}
-	if (arg_json) {
-		json_t *a = json_array();
-
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, cli_version_json(&vs[i]));
-		ret = cli_json_print(a) < 0 ? EXIT_FAIL : EXIT_OK;
-	} else {
-		printf("%4s  %-16s %-20s %-10s %-8s %5s %-12s %10s %10s\n",
-		       "SEQ", "NAME", "CREATED", "STATE", "KIND", "GROUP",
-		       "PARENT", "LOGICAL", "ADDED");
-		for (size_t i = 0; i < n; i++) {
-			char t[64], a[32], b[32];
-
-			printf("%4u  %-16s %-20s %-10s %-8s %5u %-12s %10s "
-			       "%10s\n",
-			       vs[i].seq, vs[i].name,
-			       cli_time(vs[i].created_ns, t, sizeof(t)),
-			       vs[i].complete ? "complete" : "incomplete",
-			       vs[i].kind == CK_KIND_PREDUMP ? "pre-dump"
-							     : "dump",
-			       vs[i].group,
-			       vs[i].parent[0] ? vs[i].parent : "-",
-			       cli_size(vs[i].logical_bytes, a, sizeof(a)),
-			       cli_size(vs[i].added_bytes, b, sizeof(b)));
-		}
-	}
+	ret = cli_print_versions(vs, n);
 	free(vs);
 	ck_remote_free(rm);
 	return ret;
@@ -510,18 +485,12 @@ int remote_rm(const char *ctr, const char *spec)
 	return ret;
 }
 
-static double ratio(uint64_t a, uint64_t b)
-{
-	return b ? (double)a / (double)b : 0.0;
-}
-
 int remote_stats(const char *ctr)
 {
 	struct ck_remote *rm = connect_remote();
 	char c[3 * CK_NAME_MAX + 1], path[4 * CK_NAME_MAX];
 	struct ck_http_req hq = { .method = "GET", .path = path };
-	char a[32], b[32], c1[32], d[32], e[32];
-	json_t *o = NULL, *pc;
+	json_t *o = NULL;
 	int q, ret = EXIT_OK;
 
 	if (!rm)
@@ -549,68 +518,7 @@ int remote_stats(const char *ctr)
 	}
 	ck_remote_free(rm);
 	/* The server answers with what `stats --json` prints locally. */
-	if (arg_json)
-		return cli_json_print(o) < 0 ? EXIT_FAIL : EXIT_OK;
-#define U(k) ((uint64_t)json_integer_value(json_object_get(o, k)))
-	if (ctr) {
-		printf("container       %s\n"
-		       "versions        %" PRIu64 "\n"
-		       "logical         %s\n"
-		       "stored (added)  %s in %" PRIu64 " chunks\n"
-		       "ratio           %.2fx\n",
-		       ctr, U("versions"), cli_size(U("logical_bytes"), a, sizeof(a)),
-		       cli_size(U("stored_bytes"), b, sizeof(b)), U("chunks"),
-		       ratio(U("logical_bytes"), U("stored_bytes")));
-		json_decref(o);
-		return EXIT_OK;
-	}
-	printf("containers      %" PRIu64 "\n"
-	       "versions        %" PRIu64 "\n"
-	       "logical         %s\n"
-	       "unique          %s in %" PRIu64 " chunks (dedup %.2fx)\n"
-	       "stored          %s (compression %.2fx, total %.2fx)\n"
-	       "deltas          %" PRIu64 " chunks, %s saved\n"
-	       "on disk         %s\n",
-	       U("containers"), U("versions"),
-	       cli_size(U("logical_bytes"), a, sizeof(a)),
-	       cli_size(U("raw_bytes"), b, sizeof(b)), U("chunks"),
-	       ratio(U("logical_bytes"), U("raw_bytes")),
-	       cli_size(U("stored_bytes"), c1, sizeof(c1)),
-	       ratio(U("raw_bytes"), U("stored_bytes")),
-	       ratio(U("logical_bytes"), U("stored_bytes")), U("delta_chunks"),
-	       cli_size(U("delta_raw_bytes") - U("delta_stored_bytes"), d,
-			sizeof(d)),
-	       cli_size(U("disk_bytes"), e, sizeof(e)));
-#undef U
-	pc = json_object_get(o, "per_container");
-	if (json_array_size(pc)) {
-		size_t i;
-		json_t *x;
-
-		printf("\n%-24s %8s %8s %10s %10s  %s\n", "CONTAINER",
-		       "VERSIONS", "COMPLETE", "LOGICAL", "STORED", "LATEST");
-		json_array_foreach(pc, i, x)
-		{
-			const char *l = json_string_value(
-				json_object_get(x, "latest"));
-
-			printf("%-24s %8" JSON_INTEGER_FORMAT
-			       " %8" JSON_INTEGER_FORMAT " %10s %10s  %s\n",
-			       json_string_value(json_object_get(x, "container")),
-			       json_integer_value(json_object_get(x, "versions")),
-			       json_integer_value(
-				       json_object_get(x, "complete_versions")),
-			       cli_size((uint64_t)json_integer_value(
-						json_object_get(x, "logical_bytes")),
-					a, sizeof(a)),
-			       cli_size((uint64_t)json_integer_value(
-						json_object_get(x, "stored_bytes")),
-					b, sizeof(b)),
-			       l ? l : "-");
-		}
-	}
-	json_decref(o);
-	return EXIT_OK;
+	return cli_print_stats(o, ctr);
 }
 
 int remote_fsck(void)

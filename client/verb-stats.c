@@ -66,13 +66,82 @@ static json_t *per_container(struct ck_repo *r)
 	return arr;
 }
 
+int cli_print_stats(json_t *o, const char *ctr)
+{
+	char a[32], b[32], c1[32], d[32], e[32];
+	json_t *pc;
+
+	if (arg_json)
+		return cli_json_print(o) < 0 ? EXIT_FAIL : EXIT_OK;
+#define U(k) ((uint64_t)json_integer_value(json_object_get(o, k)))
+	if (ctr) {
+		printf("container       %s\n"
+		       "versions        %" PRIu64 "\n"
+		       "logical         %s\n"
+		       "stored (added)  %s in %" PRIu64 " chunks\n"
+		       "ratio           %.2fx\n",
+		       ctr, U("versions"),
+		       cli_size(U("logical_bytes"), a, sizeof(a)),
+		       cli_size(U("stored_bytes"), b, sizeof(b)), U("chunks"),
+		       ratio(U("logical_bytes"), U("stored_bytes")));
+		json_decref(o);
+		return EXIT_OK;
+	}
+	printf("containers      %" PRIu64 "\n"
+	       "versions        %" PRIu64 "\n"
+	       "logical         %s\n"
+	       "unique          %s in %" PRIu64 " chunks (dedup %.2fx)\n"
+	       "stored          %s (compression %.2fx, total %.2fx)\n"
+	       "deltas          %" PRIu64 " chunks, %s saved\n"
+	       "on disk         %s\n",
+	       U("containers"), U("versions"),
+	       cli_size(U("logical_bytes"), a, sizeof(a)),
+	       cli_size(U("raw_bytes"), b, sizeof(b)), U("chunks"),
+	       ratio(U("logical_bytes"), U("raw_bytes")),
+	       cli_size(U("stored_bytes"), c1, sizeof(c1)),
+	       ratio(U("raw_bytes"), U("stored_bytes")),
+	       ratio(U("logical_bytes"), U("stored_bytes")), U("delta_chunks"),
+	       cli_size(U("delta_raw_bytes") - U("delta_stored_bytes"), d,
+			sizeof(d)),
+	       cli_size(U("disk_bytes"), e, sizeof(e)));
+#undef U
+	pc = json_object_get(o, "per_container");
+	if (json_array_size(pc)) {
+		size_t i;
+		json_t *x;
+
+		printf("\n%-24s %8s %8s %10s %10s  %s\n", "CONTAINER",
+		       "VERSIONS", "COMPLETE", "LOGICAL", "STORED", "LATEST");
+		json_array_foreach(pc, i, x)
+		{
+			const char *l = json_string_value(
+				json_object_get(x, "latest"));
+
+			printf("%-24s %8" JSON_INTEGER_FORMAT
+			       " %8" JSON_INTEGER_FORMAT " %10s %10s  %s\n",
+			       json_string_value(json_object_get(x, "container")),
+			       json_integer_value(json_object_get(x, "versions")),
+			       json_integer_value(
+				       json_object_get(x, "complete_versions")),
+			       cli_size((uint64_t)json_integer_value(
+						json_object_get(x, "logical_bytes")),
+					a, sizeof(a)),
+			       cli_size((uint64_t)json_integer_value(
+						json_object_get(x, "stored_bytes")),
+					b, sizeof(b)),
+			       l ? l : "-");
+		}
+	}
+	json_decref(o);
+	return EXIT_OK;
+}
+
 int verb_stats(int argc, char **argv)
 {
 	const char *ctr = NULL;
 	struct ck_stats st;
 	struct ck_repo *r;
-	json_t *pc = NULL;
-	char a[32], b[32], c1[32], d[32], e[32];
+	json_t *pc = NULL, *o;
 	int c, q;
 
 	while ((c = cli_getopt(argc, argv, "stats", NULL, NULL)) != -1)
@@ -98,97 +167,42 @@ int verb_stats(int argc, char **argv)
 		json_decref(pc);
 		return cli_fail(q, "cannot compute statistics");
 	}
-	if (arg_json) {
-		json_t *o = json_pack(
-			"{s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-			"s:I, s:f, s:f, s:f, s:f}",
-			"container", ctr, "containers",
-			(json_int_t)st.containers, "versions",
-			(json_int_t)st.versions, "logical_bytes",
-			(json_int_t)st.logical_bytes, "chunks",
-			(json_int_t)st.chunks, "raw_bytes",
-			(json_int_t)st.raw_bytes, "stored_bytes",
-			(json_int_t)st.stored_bytes, "delta_chunks",
-			(json_int_t)st.delta_chunks, "delta_raw_bytes",
-			(json_int_t)st.delta_raw_bytes, "delta_stored_bytes",
-			(json_int_t)st.delta_stored_bytes, "disk_bytes",
-			(json_int_t)st.disk_bytes, "dedup_ratio",
-			ratio(st.logical_bytes, st.raw_bytes),
-			"compression_ratio",
-			ratio(st.raw_bytes, st.stored_bytes), "total_ratio",
-			ratio(st.logical_bytes, st.stored_bytes),
-			"delta_saved_bytes",
-			(double)(st.delta_raw_bytes - st.delta_stored_bytes));
-		json_object_set_new(
-			o, "disk",
-			json_pack("{s:I, s:I, s:I, s:I, s:I}", "blob_files",
-				  (json_int_t)st.blob_bytes, "meta_tables",
-				  (json_int_t)st.sst_bytes[CK_CF_META],
-				  "chunk_index_tables",
-				  (json_int_t)st.sst_bytes[CK_CF_CHUNKS],
-				  "refs_tables",
-				  (json_int_t)st.sst_bytes[CK_CF_REFS],
-				  "stats_tables",
-				  (json_int_t)st.sst_bytes[CK_CF_STATS]));
-		if (pc)
-			json_object_set_new(o, "per_container", pc);
-		return cli_json_print(o) < 0 ? EXIT_FAIL : EXIT_OK;
+	o = json_pack(
+		"{s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+		"s:I, s:f, s:f, s:f, s:f}",
+		"container", ctr, "containers",
+		(json_int_t)st.containers, "versions",
+		(json_int_t)st.versions, "logical_bytes",
+		(json_int_t)st.logical_bytes, "chunks",
+		(json_int_t)st.chunks, "raw_bytes",
+		(json_int_t)st.raw_bytes, "stored_bytes",
+		(json_int_t)st.stored_bytes, "delta_chunks",
+		(json_int_t)st.delta_chunks, "delta_raw_bytes",
+		(json_int_t)st.delta_raw_bytes, "delta_stored_bytes",
+		(json_int_t)st.delta_stored_bytes, "disk_bytes",
+		(json_int_t)st.disk_bytes, "dedup_ratio",
+		ratio(st.logical_bytes, st.raw_bytes),
+		"compression_ratio",
+		ratio(st.raw_bytes, st.stored_bytes), "total_ratio",
+		ratio(st.logical_bytes, st.stored_bytes),
+		"delta_saved_bytes",
+		(double)(st.delta_raw_bytes - st.delta_stored_bytes));
+	if (!o) {
+		json_decref(pc);
+		return cli_fail(-ENOMEM, "cannot compute statistics");
 	}
-	if (ctr) {
-		printf("container       %s\n"
-		       "versions        %" PRIu64 "\n"
-		       "logical         %s\n"
-		       "stored (added)  %s in %" PRIu64 " chunks\n"
-		       "ratio           %.2fx\n",
-		       ctr, st.versions,
-		       cli_size(st.logical_bytes, a, sizeof(a)),
-		       cli_size(st.stored_bytes, b, sizeof(b)), st.chunks,
-		       ratio(st.logical_bytes, st.stored_bytes));
-		return EXIT_OK;
-	}
-	printf("containers      %" PRIu64 "\n"
-	       "versions        %" PRIu64 "\n"
-	       "logical         %s\n"
-	       "unique          %s in %" PRIu64 " chunks (dedup %.2fx)\n"
-	       "stored          %s (compression %.2fx, total %.2fx)\n"
-	       "deltas          %" PRIu64 " chunks, %s saved\n"
-	       "on disk         %s\n",
-	       st.containers, st.versions,
-	       cli_size(st.logical_bytes, a, sizeof(a)),
-	       cli_size(st.raw_bytes, b, sizeof(b)), st.chunks,
-	       ratio(st.logical_bytes, st.raw_bytes),
-	       cli_size(st.stored_bytes, c1, sizeof(c1)),
-	       ratio(st.raw_bytes, st.stored_bytes),
-	       ratio(st.logical_bytes, st.stored_bytes), st.delta_chunks,
-	       cli_size(st.delta_raw_bytes - st.delta_stored_bytes, d,
-			sizeof(d)),
-	       cli_size(st.disk_bytes, e, sizeof(e)));
-	if (pc && json_array_size(pc)) {
-		size_t i;
-		json_t *o;
-
-		printf("\n%-24s %8s %8s %10s %10s  %s\n", "CONTAINER",
-		       "VERSIONS", "COMPLETE", "LOGICAL", "STORED", "LATEST");
-		json_array_foreach(pc, i, o)
-		{
-			const char *l = json_string_value(
-				json_object_get(o, "latest"));
-
-			printf("%-24s %8" JSON_INTEGER_FORMAT
-			       " %8" JSON_INTEGER_FORMAT " %10s %10s  %s\n",
-			       json_string_value(json_object_get(o, "container")),
-			       json_integer_value(json_object_get(o, "versions")),
-			       json_integer_value(
-				       json_object_get(o, "complete_versions")),
-			       cli_size((uint64_t)json_integer_value(
-						json_object_get(o, "logical_bytes")),
-					a, sizeof(a)),
-			       cli_size((uint64_t)json_integer_value(
-						json_object_get(o, "stored_bytes")),
-					b, sizeof(b)),
-			       l ? l : "-");
-		}
-	}
-	json_decref(pc);
-	return EXIT_OK;
+	json_object_set_new(
+		o, "disk",
+		json_pack("{s:I, s:I, s:I, s:I, s:I}", "blob_files",
+			  (json_int_t)st.blob_bytes, "meta_tables",
+			  (json_int_t)st.sst_bytes[CK_CF_META],
+			  "chunk_index_tables",
+			  (json_int_t)st.sst_bytes[CK_CF_CHUNKS],
+			  "refs_tables",
+			  (json_int_t)st.sst_bytes[CK_CF_REFS],
+			  "stats_tables",
+			  (json_int_t)st.sst_bytes[CK_CF_STATS]));
+	if (pc)
+		json_object_set_new(o, "per_container", pc);
+	return cli_print_stats(o, ctr);
 }

@@ -7,6 +7,39 @@
 #include "cli.h"
 #include "remote-cli.h"
 
+int cli_print_versions(const struct ck_version *vs, size_t n)
+{
+	int ret = EXIT_OK;
+
+	if (arg_json) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, cli_version_json(&vs[i]));
+		ret = cli_json_print(a) < 0 ? EXIT_FAIL : EXIT_OK;
+	} else {
+		printf("%4s  %-16s %-20s %-10s %-8s %5s %-12s %10s %10s\n",
+		       "SEQ", "NAME", "CREATED", "STATE", "KIND", "GROUP",
+		       "PARENT", "LOGICAL", "ADDED");
+		for (size_t i = 0; i < n; i++) {
+			char t[64], a[32], b[32];
+
+			printf("%4u  %-16s %-20s %-10s %-8s %5u %-12s %10s "
+			       "%10s\n",
+			       vs[i].seq, vs[i].name,
+			       cli_time(vs[i].created_ns, t, sizeof(t)),
+			       vs[i].complete ? "complete" : "incomplete",
+			       vs[i].kind == CK_KIND_PREDUMP ? "pre-dump"
+							     : "dump",
+			       vs[i].group,
+			       vs[i].parent[0] ? vs[i].parent : "-",
+			       cli_size(vs[i].logical_bytes, a, sizeof(a)),
+			       cli_size(vs[i].added_bytes, b, sizeof(b)));
+		}
+	}
+	return ret;
+}
+
 int verb_versions(int argc, char **argv)
 {
 	struct ck_version *vs = NULL;
@@ -36,32 +69,7 @@ int verb_versions(int argc, char **argv)
 	if (q < 0)
 		return cli_fail(q, "cannot list versions of '%s'",
 				argv[optind]);
-	if (arg_json) {
-		json_t *a = json_array();
-
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, cli_version_json(&vs[i]));
-		ret = cli_json_print(a) < 0 ? EXIT_FAIL : EXIT_OK;
-	} else {
-		printf("%4s  %-16s %-20s %-10s %-8s %5s %-12s %10s %10s\n",
-		       "SEQ", "NAME", "CREATED", "STATE", "KIND", "GROUP",
-		       "PARENT", "LOGICAL", "ADDED");
-		for (size_t i = 0; i < n; i++) {
-			char t[64], a[32], b[32];
-
-			printf("%4u  %-16s %-20s %-10s %-8s %5u %-12s %10s "
-			       "%10s\n",
-			       vs[i].seq, vs[i].name,
-			       cli_time(vs[i].created_ns, t, sizeof(t)),
-			       vs[i].complete ? "complete" : "incomplete",
-			       vs[i].kind == CK_KIND_PREDUMP ? "pre-dump"
-							     : "dump",
-			       vs[i].group,
-			       vs[i].parent[0] ? vs[i].parent : "-",
-			       cli_size(vs[i].logical_bytes, a, sizeof(a)),
-			       cli_size(vs[i].added_bytes, b, sizeof(b)));
-		}
-	}
+	ret = cli_print_versions(vs, n);
 	free(vs);
 	return ret;
 }
