@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "report.h"
 #include "log.h"
 
 const char *arg_repo;
@@ -213,12 +214,7 @@ const char *cli_size(uint64_t n, char *buf, size_t cap)
 
 const char *cli_time(int64_t ns, char *buf, size_t cap)
 {
-	time_t t = (time_t)(ns / 1000000000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
+	return ck_iso_time(ns, buf, cap);
 }
 
 int cli_json_print(json_t *o)

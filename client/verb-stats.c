@@ -7,63 +7,11 @@
 
 #include "cli.h"
 #include "remote-cli.h"
+#include "report.h"
 
 static double ratio(uint64_t a, uint64_t b)
 {
 	return b ? (double)a / (double)b : 0.0;
-}
-
-/* Per container: versions (all and complete), the latest complete one,
- * logical bytes and the stored bytes its versions added (chunks shared
- * with another container count where they were first stored). For
- * monitoring a cluster's checkpoints container by container. */
-static json_t *per_container(struct ck_repo *r)
-{
-	char(*names)[CK_NAME_MAX + 1] = NULL;
-	json_t *arr = json_array();
-	size_t nn = 0;
-
-	if (!arr || ck_repo_containers(r, &names, &nn) < 0) {
-		json_decref(arr);
-		return NULL;
-	}
-	for (size_t i = 0; i < nn; i++) {
-		uint64_t logical = 0, added = 0, chunks = 0, complete = 0;
-		const struct ck_version *latest = NULL;
-		struct ck_version *vs = NULL;
-		char t[64];
-		size_t n = 0;
-		json_t *o;
-
-		if (ck_repo_versions(r, names[i], &vs, &n) < 0) {
-			json_decref(arr);
-			arr = NULL;
-			break;
-		}
-		for (size_t j = 0; j < n; j++) {
-			logical += vs[j].logical_bytes;
-			added += vs[j].added_bytes;
-			chunks += vs[j].added_chunks;
-			if (vs[j].complete) {
-				complete++;
-				latest = &vs[j];
-			}
-		}
-		o = json_pack("{s:s, s:I, s:I, s:s?, s:s?, s:I, s:I, s:I}",
-			      "container", names[i], "versions", (json_int_t)n,
-			      "complete_versions", (json_int_t)complete,
-			      "latest", latest ? latest->name : NULL,
-			      "latest_created",
-			      latest ? cli_time(latest->created_ns, t, sizeof(t))
-				     : NULL,
-			      "logical_bytes", (json_int_t)logical,
-			      "stored_bytes", (json_int_t)added,
-			      "chunks", (json_int_t)chunks);
-		free(vs);
-		json_array_append_new(arr, o);
-	}
-	free(names);
-	return arr;
 }
 
 int cli_print_stats(json_t *o, const char *ctr)
@@ -157,7 +105,7 @@ int verb_stats(int argc, char **argv)
 		return EXIT_FAIL;
 	q = ck_repo_stats(r, ctr, &st);
 	if (q == 0 && !ctr)
-		pc = per_container(r);
+		pc = ck_containers_json(r, NULL, NULL);
 	ck_repo_free(r);
 	if (q == -ENOENT && ctr) {
 		fprintf(stderr, "ckstore: error: no container '%s'\n", ctr);
@@ -167,41 +115,11 @@ int verb_stats(int argc, char **argv)
 		json_decref(pc);
 		return cli_fail(q, "cannot compute statistics");
 	}
-	o = json_pack(
-		"{s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-		"s:I, s:f, s:f, s:f, s:f}",
-		"container", ctr, "containers",
-		(json_int_t)st.containers, "versions",
-		(json_int_t)st.versions, "logical_bytes",
-		(json_int_t)st.logical_bytes, "chunks",
-		(json_int_t)st.chunks, "raw_bytes",
-		(json_int_t)st.raw_bytes, "stored_bytes",
-		(json_int_t)st.stored_bytes, "delta_chunks",
-		(json_int_t)st.delta_chunks, "delta_raw_bytes",
-		(json_int_t)st.delta_raw_bytes, "delta_stored_bytes",
-		(json_int_t)st.delta_stored_bytes, "disk_bytes",
-		(json_int_t)st.disk_bytes, "dedup_ratio",
-		ratio(st.logical_bytes, st.raw_bytes),
-		"compression_ratio",
-		ratio(st.raw_bytes, st.stored_bytes), "total_ratio",
-		ratio(st.logical_bytes, st.stored_bytes),
-		"delta_saved_bytes",
-		(double)(st.delta_raw_bytes - st.delta_stored_bytes));
+	o = ck_stats_json(&st, ctr);
 	if (!o) {
 		json_decref(pc);
 		return cli_fail(-ENOMEM, "cannot compute statistics");
 	}
-	json_object_set_new(
-		o, "disk",
-		json_pack("{s:I, s:I, s:I, s:I, s:I}", "blob_files",
-			  (json_int_t)st.blob_bytes, "meta_tables",
-			  (json_int_t)st.sst_bytes[CK_CF_META],
-			  "chunk_index_tables",
-			  (json_int_t)st.sst_bytes[CK_CF_CHUNKS],
-			  "refs_tables",
-			  (json_int_t)st.sst_bytes[CK_CF_REFS],
-			  "stats_tables",
-			  (json_int_t)st.sst_bytes[CK_CF_STATS]));
 	if (pc)
 		json_object_set_new(o, "per_container", pc);
 	return cli_print_stats(o, ctr);

@@ -14,6 +14,7 @@
 #include "gc.h"
 #include "log.h"
 #include "gcsched.h"
+#include "report.h"
 #include "routes.h"
 #include "tar.h"
 #include "upload.h"
@@ -264,13 +265,10 @@ static bool valid_spec(const char *s)
 
 static json_t *version_json(const struct ck_version *v)
 {
-	char t[64];
-	time_t sec = (time_t)(v->created_ns / 1000000000);
-	struct tm tm;
-
-	gmtime_r(&sec, &tm);
-	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	static const char *const chains[] = { "full", "flattened", "broken" };
+	char t[64];
+
+	ck_iso_time(v->created_ns, t, sizeof(t));
 
 	return json_pack("{s:s, s:I, s:I, s:s, s:s, s:I, s:s, s:b, s:s, s:s*, "
 			 "s:I, s:s, s:b, s:I, s:I, s:I, s:I}",
@@ -474,70 +472,9 @@ static int h_params(struct ck_routes *rt, struct rq *q,
 			  (json_int_t)rt->cfg->upload_idle_timeout));
 }
 
-static double ratio(uint64_t a, uint64_t b)
+static bool sees(void *ud, const char *ctr)
 {
-	return b ? (double)a / (double)b : 0.0;
-}
-
-static void iso_time(int64_t ns, char *buf, size_t cap)
-{
-	time_t sec = (time_t)(ns / 1000000000);
-	struct tm tm;
-
-	gmtime_r(&sec, &tm);
-	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* Per container, as `ckstore stats --json` (client/verb-stats.c). */
-static json_t *per_container(struct ck_routes *rt, struct rq *q)
-{
-	char(*names)[CK_NAME_MAX + 1] = NULL;
-	json_t *arr = json_array();
-	size_t nn = 0;
-
-	if (!arr || ck_repo_containers(rt->r, &names, &nn) < 0) {
-		json_decref(arr);
-		return NULL;
-	}
-	for (size_t i = 0; i < nn; i++) {
-		uint64_t logical = 0, added = 0, chunks = 0, complete = 0;
-		const struct ck_version *latest = NULL;
-		struct ck_version *vs = NULL;
-		char t[64];
-		size_t n = 0;
-
-		if (!ck_auth_sees(&q->who, names[i]))
-			continue;
-		if (ck_repo_versions(rt->r, names[i], &vs, &n) < 0) {
-			json_decref(arr);
-			arr = NULL;
-			break;
-		}
-		for (size_t j = 0; j < n; j++) {
-			logical += vs[j].logical_bytes;
-			added += vs[j].added_bytes;
-			chunks += vs[j].added_chunks;
-			if (vs[j].complete) {
-				complete++;
-				latest = &vs[j];
-			}
-		}
-		if (latest)
-			iso_time(latest->created_ns, t, sizeof(t));
-		json_array_append_new(
-			arr, json_pack("{s:s, s:I, s:I, s:s?, s:s?, s:I, s:I, s:I}",
-				       "container", names[i], "versions",
-				       (json_int_t)n, "complete_versions",
-				       (json_int_t)complete, "latest",
-				       latest ? latest->name : NULL,
-				       "latest_created", latest ? t : NULL,
-				       "logical_bytes", (json_int_t)logical,
-				       "stored_bytes", (json_int_t)added,
-				       "chunks", (json_int_t)chunks));
-		free(vs);
-	}
-	free(names);
-	return arr;
+	return ck_auth_sees(ud, ctr);
 }
 
 static int stats_common(struct ck_routes *rt, struct rq *q,
@@ -554,36 +491,11 @@ static int stats_common(struct ck_routes *rt, struct rq *q,
 	if (r < 0)
 		return ck_http_respond_errno(req, r,
 					     "cannot compute statistics");
-	o = json_pack("{s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-		      "s:I, s:f, s:f, s:f, s:f}",
-		      "container", ctr, "containers", (json_int_t)st.containers,
-		      "versions", (json_int_t)st.versions, "logical_bytes",
-		      (json_int_t)st.logical_bytes, "chunks",
-		      (json_int_t)st.chunks, "raw_bytes",
-		      (json_int_t)st.raw_bytes, "stored_bytes",
-		      (json_int_t)st.stored_bytes, "delta_chunks",
-		      (json_int_t)st.delta_chunks, "delta_raw_bytes",
-		      (json_int_t)st.delta_raw_bytes, "delta_stored_bytes",
-		      (json_int_t)st.delta_stored_bytes, "disk_bytes",
-		      (json_int_t)st.disk_bytes, "dedup_ratio",
-		      ratio(st.logical_bytes, st.raw_bytes),
-		      "compression_ratio", ratio(st.raw_bytes, st.stored_bytes),
-		      "total_ratio", ratio(st.logical_bytes, st.stored_bytes),
-		      "delta_saved_bytes",
-		      (double)(st.delta_raw_bytes - st.delta_stored_bytes));
+	o = ck_stats_json(&st, ctr);
 	if (!o)
 		return -ENOMEM;
-	json_object_set_new(
-		o, "disk",
-		json_pack("{s:I, s:I, s:I, s:I, s:I}", "blob_files",
-			  (json_int_t)st.blob_bytes, "meta_tables",
-			  (json_int_t)st.sst_bytes[CK_CF_META],
-			  "chunk_index_tables",
-			  (json_int_t)st.sst_bytes[CK_CF_CHUNKS], "refs_tables",
-			  (json_int_t)st.sst_bytes[CK_CF_REFS], "stats_tables",
-			  (json_int_t)st.sst_bytes[CK_CF_STATS]));
 	if (!ctr) {
-		json_t *pc = per_container(rt, q);
+		json_t *pc = ck_containers_json(rt->r, sees, &q->who);
 
 		if (pc)
 			json_object_set_new(o, "per_container", pc);
