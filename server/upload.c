@@ -673,39 +673,46 @@ int ck_upload_chunks(struct ck_upload *up, const void *body, size_t len,
 		     struct ck_upload_batch *st, char *err, size_t cap)
 {
 	const uint8_t *p = body;
-	size_t off = 0;
+	struct ck_chunk_in *in = NULL;
+	uint64_t *want = NULL; /* each chunk's want value, to undo */
+	size_t off = 0, nin = 0, incap = 0, bad = 0;
+	char hex[CK_ID_HEX_SIZE];
 	int q = 0;
 
 	memset(st, 0, sizeof(*st));
+	/* Check every frame first, then store the batch in one call: its
+	 * chunks are encoded on every CPU (docs/decisions.md, D13). */
 	while (off < len) {
 		struct ck_idmap_slot *sl;
-		const struct ck_id *base = NULL;
 		struct ck_id id;
-		char hex[CK_ID_HEX_SIZE];
 		uint32_t clen;
 		uint64_t v;
 
-		if (len - off < CK_ID_SIZE + 4)
-			return set_err(err, cap, -EPROTO,
-				       "truncated chunk frame header at byte "
-				       "%zu",
-				       off);
+		if (len - off < CK_ID_SIZE + 4) {
+			q = set_err(err, cap, -EPROTO,
+				    "truncated chunk frame header at byte %zu",
+				    off);
+			goto out;
+		}
 		memcpy(id.b, p + off, CK_ID_SIZE);
 		clen = (uint32_t)p[off + 16] | (uint32_t)p[off + 17] << 8 |
 		       (uint32_t)p[off + 18] << 16 |
 		       (uint32_t)p[off + 19] << 24;
 		off += CK_ID_SIZE + 4;
-		if (clen == 0 || clen > CK_CHUNK_MAX)
-			return set_err(err, cap, -EPROTO,
-				       "chunk frame at byte %zu has a bad "
-				       "length %" PRIu32,
-				       off - CK_ID_SIZE - 4, clen);
-		if (len - off < clen)
-			return set_err(err, cap, -EPROTO,
-				       "truncated chunk %s: %" PRIu32
-				       " bytes announced, %zu present",
-				       ck_id_to_hex(&id, hex), clen,
-				       len - off);
+		if (clen == 0 || clen > CK_CHUNK_MAX) {
+			q = set_err(err, cap, -EPROTO,
+				    "chunk frame at byte %zu has a bad "
+				    "length %" PRIu32,
+				    off - CK_ID_SIZE - 4, clen);
+			goto out;
+		}
+		if (len - off < clen) {
+			q = set_err(err, cap, -EPROTO,
+				    "truncated chunk %s: %" PRIu32
+				    " bytes announced, %zu present",
+				    ck_id_to_hex(&id, hex), clen, len - off);
+			goto out;
+		}
 		sl = ck_idmap_find(&up->want, &id);
 		v = sl ? sl->val : 0;
 		if (!(v & WANT_FLAG)) {
@@ -714,42 +721,78 @@ int ck_upload_chunks(struct ck_upload *up, const void *body, size_t len,
 				off += clen;
 				continue;
 			}
-			return set_err(err, cap, -EINVAL,
-				       "chunk %s was not asked for by any "
-				       "manifest of this upload",
-				       ck_id_to_hex(&id, hex));
+			q = set_err(err, cap, -EINVAL,
+				    "chunk %s was not asked for by any "
+				    "manifest of this upload",
+				    ck_id_to_hex(&id, hex));
+			goto out;
 		}
 		if (clen != WANT_LEN(v)) {
 			ck_metrics_add(up->u->m, CK_M_CHUNKS_REJECTED, 1);
-			return set_err(err, cap, -EILSEQ,
-				       "chunk %s has %" PRIu32
-				       " bytes, its manifest place needs %" PRIu32,
-				       ck_id_to_hex(&id, hex), clen,
-				       WANT_LEN(v));
+			q = set_err(err, cap, -EILSEQ,
+				    "chunk %s has %" PRIu32
+				    " bytes, its manifest place needs %" PRIu32,
+				    ck_id_to_hex(&id, hex), clen, WANT_LEN(v));
+			goto out;
 		}
-		if (WANT_BASE(v))
-			base = &up->bases[WANT_BASE(v) - 1];
-		q = ck_session_put_chunk(up->s, &id, p + off, clen, base);
-		if (q == -EBADMSG) {
-			ck_metrics_add(up->u->m, CK_M_CHUNKS_REJECTED, 1);
-			return set_err(err, cap, -EILSEQ,
-				       "chunk %s: its bytes do not hash to its "
-				       "ID",
-				       ck_id_to_hex(&id, hex));
+		if (nin == incap) {
+			size_t ncap = incap ? incap * 2 : 256;
+			void *ni = realloc(in, ncap * sizeof(*in));
+			void *nw = ni ? realloc(want, ncap * sizeof(*want))
+				      : NULL;
+
+			if (ni)
+				in = ni;
+			if (!ni || !nw) {
+				q = set_err(err, cap, -ENOMEM,
+					    "cannot store chunk %s",
+					    ck_id_to_hex(&id, hex));
+				goto out;
+			}
+			want = nw;
+			incap = ncap;
 		}
-		if (q < 0)
-			return set_err(err, cap, q, "cannot store chunk %s",
-				       ck_id_to_hex(&id, hex));
-		ck_idmap_find(&up->want, &id)->val = 0;
+		in[nin] = (struct ck_chunk_in){
+			.id = id,
+			.data = p + off,
+			.len = clen,
+			.base = WANT_BASE(v) ? &up->bases[WANT_BASE(v) - 1]
+					     : NULL,
+		};
+		want[nin++] = v;
+		sl->val = 0; /* a second copy in this body is a duplicate */
 		st->chunks++;
 		st->bytes += clen;
-		st->with_base += base != NULL;
+		st->with_base += WANT_BASE(v) != 0;
 		off += clen;
+	}
+	q = nin ? ck_session_put_chunks(up->s, in, nin, &bad) : 0;
+	if (q < 0) {
+		ck_id_to_hex(&in[bad].id, hex);
+		if (q == -EBADMSG || q == -EINVAL)
+			bad = 0; /* nothing was stored */
+		if (q == -EBADMSG) {
+			ck_metrics_add(up->u->m, CK_M_CHUNKS_REJECTED, 1);
+			q = set_err(err, cap, -EILSEQ,
+				    "chunk %s: its bytes do not hash to its "
+				    "ID",
+				    hex);
+		} else {
+			q = set_err(err, cap, q, "cannot store chunk %s", hex);
+		}
+		goto out;
 	}
 	ck_metrics_add(up->u->m, CK_M_CHUNKS_RECEIVED, st->chunks);
 	ck_metrics_add(up->u->m, CK_M_CHUNK_BYTES, st->bytes);
 	ck_metrics_add(up->u->m, CK_M_DELTA_HINTS, st->with_base);
-	return 0;
+out:
+	/* What was not stored (a bad frame stores nothing) is wanted
+	 * again. */
+	for (size_t i = bad; q < 0 && i < nin; i++)
+		ck_idmap_find(&up->want, &in[i].id)->val = want[i];
+	free(in);
+	free(want);
+	return q;
 }
 
 /* Remembers the path of a directory or symlink (for ck_push_finish()). */

@@ -313,6 +313,19 @@ int ck_session_missing(struct ck_session *s, const struct ck_id *ids,
 int ck_session_put_chunk(struct ck_session *s, const struct ck_id *id,
 			 const void *data, size_t len,
 			 const struct ck_id *base);
+/* ck_session_put_chunk() of @n chunks at once: their encoding runs on
+ * every CPU (docs/decisions.md, D13). Every chunk is checked first: on a
+ * bad one (-EINVAL, -EBADMSG) *bad is its index and nothing is stored. On
+ * another error the chunks before *bad are stored, those from it on may
+ * not be. */
+struct ck_chunk_in {
+	struct ck_id id;
+	const void *data;
+	size_t len;
+	const struct ck_id *base; /* suggested delta base, or NULL */
+};
+int ck_session_put_chunks(struct ck_session *s, const struct ck_chunk_in *in,
+			  size_t n, size_t *bad);
 /* Adds a file of the flattened view (chunks as for add_file_ids). */
 int ck_session_add_flat_ids(struct ck_session *s, const char *path,
 			    uint64_t size, uint32_t chunk_size,

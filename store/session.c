@@ -822,6 +822,65 @@ static void par_encode(void *arg, unsigned k)
 	atomic_fetch_add(&j->used, enc.delta_used);
 }
 
+/* Encodes and queues @items, chunks new to the session whose s->ids
+ * slots the caller set to ID_PENDING; on the session's helpers as well
+ * when there are enough of them. On failure the slots of the items not
+ * queued go back to 0 (not stored: a later put stores them). */
+static int put_items(struct ck_session *s, struct par_item *items, size_t n)
+{
+	const size_t unit = s->r->settings.chunk_unit;
+	struct par_job j = { .s = s, .items = items, .n = n };
+	bool par = n >= PAR_MIN;
+	size_t k = 0;
+	int q = 0;
+
+	for (size_t i = 0; par && i < n; i++)
+		par = items[i].len <= unit;
+	if (par && !s->pool_tried) {
+		unsigned h = ck_pool_default_helpers();
+
+		s->pool_tried = true;
+		s->par_slot = ck_compress_bound(unit) + CK_CHUNK_HDR_DELTA;
+		if (h && ck_pool_new(h, &s->pool) == 0) {
+			s->par = malloc(BLOCK_CHUNKS * s->par_slot);
+			if (!s->par)
+				s->pool = (ck_pool_free(s->pool), NULL);
+		}
+	}
+	if (!par || !s->pool) {
+		for (; k < n; k++) {
+			size_t rlen;
+
+			q = encode(s, &s->enc, items[k].data, items[k].len,
+				   items[k].base, &rlen);
+			if (q == 0)
+				q = queue_record(s, items[k].id, s->enc.buf,
+						 rlen);
+			if (q < 0)
+				break;
+		}
+		goto out;
+	}
+	atomic_init(&j.next, 0);
+	atomic_init(&j.err, 0);
+	atomic_init(&j.tried, 0);
+	atomic_init(&j.used, 0);
+	ck_pool_run(s->pool, par_encode, &j);
+	s->enc.delta_tried += atomic_load(&j.tried);
+	s->enc.delta_used += atomic_load(&j.used);
+	q = atomic_load(&j.err);
+	for (; q == 0 && k < n; k++) {
+		q = queue_record(s, items[k].id, s->par + k * s->par_slot,
+				 items[k].rlen);
+		if (q < 0)
+			break;
+	}
+out:
+	for (; q < 0 && k < n; k++)
+		ck_idmap_find(&s->ids, items[k].id)->val = 0;
+	return q;
+}
+
 /* Stores the chunks ask[j] (at askidx[j] in @buf) not present[j]; page
  * chunks of @cs bytes, the last of the block's @blen bytes possibly
  * shorter, with their delta bases from @vaddrs (or none). */
@@ -831,22 +890,22 @@ static int encode_block(struct ck_session *s, const struct ck_id *ask,
 			uint64_t space, const uint64_t *vaddrs)
 {
 	struct par_item items[BLOCK_CHUNKS];
-	struct par_job j = { .s = s, .items = items };
 	size_t n = 0;
-	int q = 0;
 
 	for (size_t k = 0; k < na; k++) {
+		struct ck_idmap_slot *sl = ck_idmap_find(&s->ids, &ask[k]);
 		size_t i = askidx[k];
 		const struct ck_id *base = NULL;
 
 		if (present[k]) {
-			ck_idmap_find(&s->ids, &ask[k])->val = ID_REUSED;
+			sl->val = ID_REUSED;
 			continue;
 		}
 		if (vaddrs)
 			base = ck_session_base_for(s, space, vaddrs[i]);
 		if (base && ck_id_equal(base, &ask[k]))
 			base = NULL;
+		sl->val = ID_PENDING;
 		items[n++] = (struct par_item){
 			.id = &ask[k],
 			.data = buf + i * cs,
@@ -854,39 +913,61 @@ static int encode_block(struct ck_session *s, const struct ck_id *ask,
 			.base = base,
 		};
 	}
-	if (n >= PAR_MIN && !s->pool_tried) {
-		unsigned h = ck_pool_default_helpers();
+	return put_items(s, items, n);
+}
 
-		s->pool_tried = true;
-		s->par_slot = ck_compress_bound(cs) + CK_CHUNK_HDR_DELTA;
-		if (h && ck_pool_new(h, &s->pool) == 0) {
-			s->par = malloc(BLOCK_CHUNKS * s->par_slot);
-			if (!s->par)
-				s->pool = (ck_pool_free(s->pool), NULL);
+int ck_session_put_chunks(struct ck_session *s, const struct ck_chunk_in *in,
+			  size_t n, size_t *bad)
+{
+	struct par_item items[BLOCK_CHUNKS];
+
+	/* Every chunk is checked before any is stored. */
+	for (size_t i = 0; i < n; i++) {
+		struct ck_id got;
+
+		*bad = i;
+		if (in[i].len == 0 || in[i].len > CK_CHUNK_MAX ||
+		    ck_id_is_zero(&in[i].id))
+			return -EINVAL;
+		ck_id_compute(&s->r->hasher, in[i].data, in[i].len, &got);
+		if (!ck_id_equal(&got, &in[i].id))
+			return -EBADMSG;
+	}
+	for (size_t first = 0; first < n; first += BLOCK_CHUNKS) {
+		size_t m = n - first < BLOCK_CHUNKS ? n - first : BLOCK_CHUNKS;
+		size_t k = 0;
+		int q = 0;
+
+		*bad = first;
+		for (size_t i = first; i < first + m; i++) {
+			const struct ck_chunk_in *c = &in[i];
+			struct ck_idmap_slot *sl;
+			bool isnew;
+
+			sl = ck_idmap_upsert(&s->ids, &c->id, &isnew);
+			if (!sl) {
+				for (size_t j = 0; j < k; j++)
+					ck_idmap_find(&s->ids, items[j].id)
+						->val = 0;
+				return -ENOMEM;
+			}
+			if (sl->val)
+				continue; /* stored, or twice in this batch */
+			sl->val = ID_PENDING;
+			items[k++] = (struct par_item){
+				.id = &c->id,
+				.data = c->data,
+				.len = c->len,
+				.base = c->base && !ck_id_equal(c->base, &c->id)
+						? c->base
+						: NULL,
+			};
 		}
+		q = put_items(s, items, k);
+		if (q < 0)
+			return q;
 	}
-	if (n < PAR_MIN || !s->pool || ck_compress_bound(cs) +
-		CK_CHUNK_HDR_DELTA > s->par_slot) {
-		for (size_t k = 0; k < n && q == 0; k++)
-			q = put_new(s, items[k].id, items[k].data,
-				    items[k].len, items[k].base);
-		return q;
-	}
-	j.n = n;
-	atomic_init(&j.next, 0);
-	atomic_init(&j.err, 0);
-	atomic_init(&j.tried, 0);
-	atomic_init(&j.used, 0);
-	ck_pool_run(s->pool, par_encode, &j);
-	s->enc.delta_tried += atomic_load(&j.tried);
-	s->enc.delta_used += atomic_load(&j.used);
-	q = atomic_load(&j.err);
-	for (size_t k = 0; k < n && q == 0; k++) {
-		ck_idmap_find(&s->ids, items[k].id)->val = ID_PENDING;
-		q = queue_record(s, items[k].id, s->par + k * s->par_slot,
-				 items[k].rlen);
-	}
-	return q;
+	return 0;
 }
 
 int ck_session_add_file_fd(struct ck_session *s, const char *path, int fd,

@@ -799,6 +799,59 @@ static void test_parallel_encode(void)
 	free(p1);
 }
 
+/* A batch of chunks (ckstored's upload path) is checked whole before any
+ * is stored, and is encoded on every CPU. */
+static void test_put_chunks_batch(void)
+{
+	enum { N = 40 };
+	struct ck_repo *r = fresh(true);
+	struct ck_session *s = NULL;
+	uint8_t *pages = malloc(N * PAGE), *buf = malloc(N * PAGE);
+	struct ck_chunk_in in[N];
+	struct ck_id ids[N];
+	struct ck_version v;
+	struct ck_entry e;
+	size_t bad = 0;
+
+	for (size_t i = 0; i < N; i++) {
+		page_fill(pages + i * PAGE, (unsigned)i + 100);
+		ck_id_compute(ck_repo_hasher(r), pages + i * PAGE, PAGE,
+			      &ids[i]);
+		in[i] = (struct ck_chunk_in){ .id = ids[i],
+					      .data = pages + i * PAGE,
+					      .len = PAGE };
+	}
+	CK_ASSERT(ck_session_begin(r, "c", "v1", &s) == 0);
+	pages[13 * PAGE + 5] ^= 1;
+	CK_ASSERT(ck_session_put_chunks(s, in, N, &bad) == -EBADMSG);
+	CK_ASSERT_EQ(bad, 13);
+	/* Nothing was stored, not even the good chunks before it. */
+	CK_ASSERT(ck_session_add_file_ids(s, "f", PAGE, PAGE, ids, 1,
+					  &meta) == -ENOENT);
+	pages[13 * PAGE + 5] ^= 1;
+	in[7] = in[6]; /* the same chunk twice in one batch */
+	CK_ASSERT(ck_session_put_chunks(s, in, N, &bad) == 0);
+	CK_ASSERT(ck_session_add_file_ids(s, "f", N * PAGE, PAGE, ids, N,
+					  &meta) == -ENOENT); /* page 7 */
+	in[7] = (struct ck_chunk_in){ .id = ids[7],
+				      .data = pages + 7 * PAGE,
+				      .len = PAGE };
+	CK_ASSERT(ck_session_put_chunks(s, in, N, &bad) == 0);
+	CK_ASSERT(ck_session_add_file_ids(s, "f", N * PAGE, PAGE, ids, N,
+					  &meta) == 0);
+	CK_ASSERT(ck_session_commit(s, &v) == 0);
+	s = ck_session_free(s);
+	CK_ASSERT_EQ(v.added_chunks, N);
+	CK_ASSERT(ck_repo_entry_get(r, v.vid, "f", &e) == 0);
+	CK_ASSERT(ck_file_read(r, v.vid, &e, 0, buf, N * PAGE) ==
+		  (int)(N * PAGE));
+	CK_ASSERT(memcmp(buf, pages, N * PAGE) == 0);
+	CK_ASSERT(fsck_mask(r, NULL) == 0);
+	ck_repo_free(r);
+	free(pages);
+	free(buf);
+}
+
 int main(void)
 {
 	dir = ck_test_tmpdir("repo");
@@ -815,6 +868,7 @@ int main(void)
 	test_delta_base_held();
 	test_abandoned_session();
 	test_parallel_encode();
+	test_put_chunks_batch();
 	ck_test_rmdir(dir);
 	return 0;
 }
