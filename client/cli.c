@@ -291,3 +291,24 @@ void cli_progress_end(struct cli_progress *p)
 		fputc('\n', stderr);
 	p->active = false;
 }
+
+int cli_no_version(const char *ctr, const char *spec)
+{
+	fprintf(stderr,
+		"ckstore: error: no %sversion '%s' in container '%s' (see "
+		"'ckstore versions %s')\n",
+		strcmp(spec, "latest") ? "" : "complete ", spec, ctr, ctr);
+	return EXIT_FAIL;
+}
+
+int cli_find_version(struct ck_repo *r, const char *ctr, const char *spec,
+		     struct ck_version *v)
+{
+	int q = ck_repo_version_find(r, ctr, spec, v);
+
+	if (q == -ENOENT || q == -EINVAL)
+		return cli_no_version(ctr, spec);
+	if (q < 0)
+		return cli_fail(q, "cannot read version '%s/%s'", ctr, spec);
+	return EXIT_OK;
+}

@@ -83,6 +83,12 @@ json_t *cli_version_json(const struct ck_version *v);
  * --server paths (the server answers with the local --json form).
  * cli_print_stats() takes @o. Return an exit code. */
 int cli_print_versions(const struct ck_version *vs, size_t n);
+/* "no version" (or "no complete version" for latest): EXIT_FAIL. */
+int cli_no_version(const char *ctr, const char *spec);
+/* Resolves @spec (name, latest, #N) in @ctr; prints why it cannot and
+ * returns EXIT_FAIL, else EXIT_OK (0). */
+int cli_find_version(struct ck_repo *r, const char *ctr, const char *spec,
+		     struct ck_version *v);
 int cli_print_stats(json_t *o, const char *ctr);
 
 /* Progress line on stderr, redrawn at most ~6 times a second. */

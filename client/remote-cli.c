@@ -88,15 +88,6 @@ static int fail(struct ck_remote *rm, int r, const char *fmt, ...)
 	return EXIT_FAIL;
 }
 
-static int no_version(const char *ctr, const char *spec)
-{
-	fprintf(stderr,
-		"ckstore: error: no %sversion '%s' in container '%s' (see "
-		"'ckstore versions %s')\n",
-		strcmp(spec, "latest") ? "" : "complete ", spec, ctr, ctr);
-	return EXIT_FAIL;
-}
-
 /* Resolves @spec; prints and returns EXIT_FAIL if it cannot. */
 static int find(struct ck_remote *rm, const char *ctr, const char *spec,
 		struct ck_version *v)
@@ -110,7 +101,7 @@ static int find(struct ck_remote *rm, const char *ctr, const char *spec,
 	}
 	q = ck_remote_version_get(rm, ctr, spec, v);
 	if (q == -ENOENT || q == -EINVAL)
-		return no_version(ctr, spec);
+		return cli_no_version(ctr, spec);
 	if (q < 0)
 		return fail(rm, q, "cannot read version '%s/%s'", ctr, spec);
 	return EXIT_OK;

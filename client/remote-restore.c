@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "extract.h"
 #include "fsutil.h"
 #include "http.h"
 #include "remote.h"
@@ -81,23 +82,6 @@ static int rjob_sink(void *ud, const void *data, size_t len)
 				return q;
 		}
 	}
-	return 0;
-}
-
-static int apply_meta(int dfd, const struct ck_entry *e, bool root)
-{
-	struct timespec ts[2];
-
-	if (root && fchownat(dfd, e->path, e->uid, e->gid,
-			     AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	if (e->type != CK_ENTRY_SYMLINK &&
-	    fchmodat(dfd, e->path, e->mode & 07777, 0) < 0)
-		return -errno;
-	ts[0].tv_sec = ts[1].tv_sec = e->mtime_ns / 1000000000;
-	ts[0].tv_nsec = ts[1].tv_nsec = e->mtime_ns % 1000000000;
-	if (utimensat(dfd, e->path, ts, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
 	return 0;
 }
 
@@ -272,7 +256,7 @@ int ck_remote_restore(struct ck_remote *rm, const struct ck_version *v,
 	/* Metadata last, deepest first, so that setting a directory's mtime
 	 * is not undone by creating its children. */
 	for (size_t i = n; i-- > 0;) {
-		q = apply_meta(dfd, &es[i], root);
+		q = ck_entry_apply_meta(dfd, &es[i], root);
 		if (q < 0)
 			goto out;
 	}

@@ -29,17 +29,11 @@ int verb_cat(int argc, char **argv)
 	r = cli_open(false, NULL);
 	if (!r)
 		return EXIT_FAIL;
-	q = ck_repo_version_find(r, ctr, spec, &v);
-	if (q == -ENOENT || q == -EINVAL) {
+	if (cli_find_version(r, ctr, spec, &v) != EXIT_OK) {
 		ck_repo_free(r);
-		fprintf(stderr,
-			"ckstore: error: no version '%s' in container '%s' "
-			"(see 'ckstore versions %s')\n",
-			spec, ctr, ctr);
 		return EXIT_FAIL;
 	}
-	if (q == 0)
-		q = ck_repo_entry_get(r, v.vid, path, &e);
+	q = ck_repo_entry_get(r, v.vid, path, &e);
 	if (q == -ENOENT || q == -EINVAL) {
 		ck_repo_free(r);
 		fprintf(stderr,

@@ -72,18 +72,9 @@ static int ls_version(struct ck_repo *r, const char *ctr, const char *spec)
 	size_t n = 0;
 	int q;
 
-	q = ck_repo_version_find(r, ctr, spec, &v);
-	if (q == -ENOENT || q == -EINVAL) {
+	if (cli_find_version(r, ctr, spec, &v) != EXIT_OK) {
 		json_decref(a);
-		fprintf(stderr,
-			"ckstore: error: no version '%s' in container '%s' "
-			"(see 'ckstore versions %s')\n",
-			spec, ctr, ctr);
 		return EXIT_FAIL;
-	}
-	if (q < 0) {
-		json_decref(a);
-		return cli_fail(q, "cannot read version '%s/%s'", ctr, spec);
 	}
 	q = ck_repo_entries(r, v.vid, &es, &n);
 	if (q < 0) {

@@ -23,17 +23,13 @@ static int pin(int argc, char **argv, const char *verb, bool pinned)
 	r = cli_open(true, pinned ? "ckstore pin" : "ckstore unpin");
 	if (!r)
 		return EXIT_FAIL;
-	q = ck_repo_version_find(r, argv[optind], argv[optind + 1], &v);
-	if (q == 0)
-		q = ck_repo_version_pin(r, argv[optind], v.seq, pinned);
-	ck_repo_free(r);
-	if (q == -ENOENT || q == -EINVAL) {
-		fprintf(stderr,
-			"ckstore: error: no version '%s' in container '%s' "
-			"(see 'ckstore versions %s')\n",
-			argv[optind + 1], argv[optind], argv[optind]);
+	if (cli_find_version(r, argv[optind], argv[optind + 1], &v) !=
+	    EXIT_OK) {
+		ck_repo_free(r);
 		return EXIT_FAIL;
 	}
+	q = ck_repo_version_pin(r, argv[optind], v.seq, pinned);
+	ck_repo_free(r);
 	if (q < 0)
 		return cli_fail(q, "cannot %s '%s/%s'", verb, argv[optind],
 				argv[optind + 1]);

@@ -52,19 +52,9 @@ int verb_restore(int argc, char **argv)
 	r = cli_open(false, NULL);
 	if (!r)
 		return EXIT_FAIL;
-	q = ck_repo_version_find(r, ctr, spec, &v);
-	if (q == -ENOENT || q == -EINVAL) {
+	if (cli_find_version(r, ctr, spec, &v) != EXIT_OK) {
 		ck_repo_free(r);
-		fprintf(stderr,
-			"ckstore: error: no %sversion '%s' in container '%s' "
-			"(see 'ckstore versions %s')\n",
-			strcmp(spec, "latest") ? "" : "complete ", spec, ctr,
-			ctr);
 		return EXIT_FAIL;
-	}
-	if (q < 0) {
-		ck_repo_free(r);
-		return cli_fail(q, "cannot read version '%s/%s'", ctr, spec);
 	}
 	if (cli_progress_enabled()) {
 		ro.progress = cli_progress_cb;

@@ -24,17 +24,12 @@ int verb_rm(int argc, char **argv)
 	r = cli_open(true, "ckstore rm");
 	if (!r)
 		return EXIT_FAIL;
-	q = ck_repo_version_find(r, argv[optind], argv[optind + 1], &v);
-	if (q == -ENOENT || q == -EINVAL) {
+	if (cli_find_version(r, argv[optind], argv[optind + 1], &v) !=
+	    EXIT_OK) {
 		ck_repo_free(r);
-		fprintf(stderr,
-			"ckstore: error: no version '%s' in container '%s' "
-			"(see 'ckstore versions %s')\n",
-			argv[optind + 1], argv[optind], argv[optind]);
 		return EXIT_FAIL;
 	}
-	if (q == 0)
-		q = ck_repo_version_delete(r, argv[optind], v.vid, &freed);
+	q = ck_repo_version_delete(r, argv[optind], v.vid, &freed);
 	ck_repo_free(r);
 	if (q < 0)
 		return cli_fail(q, "cannot delete '%s/%s'", argv[optind],

@@ -178,30 +178,6 @@ static int remote_versions(struct ck_backend *b, const char *container,
 	return q;
 }
 
-static int remote_version_get(struct ck_backend *b, const char *container,
-			      const char *name, struct ck_version *ret)
-{
-	struct ck_version *vs = NULL;
-	size_t n = 0;
-	int q;
-
-	/* By listing: "latest" and "#N" are names the server interprets. */
-	if (ck_name_check(container) < 0 || ck_name_check(name) < 0)
-		return -ENOENT;
-	q = remote_versions(b, container, &vs, &n);
-	if (q < 0)
-		return q;
-	q = -ENOENT;
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(vs[i].name, name)) {
-			*ret = vs[i];
-			q = 0;
-			break;
-		}
-	free(vs);
-	return q;
-}
-
 static int remote_entries(struct ck_backend *b, const struct ck_version *v,
 			  bool flat, struct ck_entry **ret, size_t *ret_n)
 {
@@ -445,7 +421,7 @@ static int remote_commit_dir(struct ck_backend *b, const char *container,
 		}
 		/* The commit of an attempt whose answer was lost. */
 		if (q == -EEXIST && retried &&
-		    remote_version_get(b, container, name, ret) == 0)
+		    ck_backend_version_get(b, container, name, ret) == 0)
 			q = 0;
 		if (!transient(q) || att == 4)
 			break;
@@ -474,7 +450,6 @@ static const struct ck_backend_ops remote_ops = {
 	.name = "remote",
 	.containers = remote_containers,
 	.versions = remote_versions,
-	.version_get = remote_version_get,
 	.entries = remote_entries,
 	.read = remote_read,
 	.commit_dir = remote_commit_dir,

@@ -37,29 +37,6 @@ static int local_versions(struct ck_backend *b, const char *container,
 	return q;
 }
 
-static int local_version_get(struct ck_backend *b, const char *container,
-			     const char *name, struct ck_version *ret)
-{
-	struct ck_version *vs = NULL;
-	size_t n = 0;
-	int q;
-
-	if (ck_name_check(container) < 0 || ck_name_check(name) < 0)
-		return -ENOENT;
-	q = local_versions(b, container, &vs, &n);
-	if (q < 0)
-		return q;
-	q = -ENOENT;
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(vs[i].name, name)) {
-			*ret = vs[i];
-			q = 0;
-			break;
-		}
-	free(vs);
-	return q;
-}
-
 static int local_entries(struct ck_backend *b, const struct ck_version *v,
 			 bool flat, struct ck_entry **ret, size_t *ret_n)
 {
@@ -100,7 +77,6 @@ static const struct ck_backend_ops local_ops = {
 	.name = "local",
 	.containers = local_containers,
 	.versions = local_versions,
-	.version_get = local_version_get,
 	.entries = local_entries,
 	.read = local_read,
 	.commit_dir = local_commit_dir,
@@ -130,4 +106,28 @@ struct ck_backend *ck_backend_free(struct ck_backend *b)
 	if (b)
 		b->ops->free(b);
 	return NULL;
+}
+
+int ck_backend_version_get(struct ck_backend *b, const char *container,
+			   const char *name, struct ck_version *ret)
+{
+	struct ck_version *vs = NULL;
+	size_t n = 0;
+	int q;
+
+	/* By listing: "latest" and "#N" would be names to a lookup. */
+	if (ck_name_check(container) < 0 || ck_name_check(name) < 0)
+		return -ENOENT;
+	q = b->ops->versions(b, container, &vs, &n);
+	if (q < 0)
+		return q;
+	q = -ENOENT;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(vs[i].name, name)) {
+			*ret = vs[i];
+			q = 0;
+			break;
+		}
+	free(vs);
+	return q;
 }

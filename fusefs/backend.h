@@ -48,9 +48,6 @@ struct ck_backend_ops {
 	 * An unknown container has no versions (0, *ret_n = 0). */
 	int (*versions)(struct ck_backend *b, const char *container,
 			struct ck_version **ret, size_t *ret_n);
-	/* The version named exactly @name (no "latest" or "#N"). */
-	int (*version_get)(struct ck_backend *b, const char *container,
-			   const char *name, struct ck_version *ret);
 	/* Entries sorted by path; @flat: the flattened view
 	 * (ck_repo_flat_entries: -ENOLINK for a broken chain). Caller frees
 	 * *ret with free(). */
@@ -70,6 +67,11 @@ struct ck_backend_ops {
 			  struct ck_version *ret, char *errpath);
 	void (*free)(struct ck_backend *b);
 };
+
+/* The version of @container named exactly @name (not "latest" or "#N"),
+ * found in the backend's listing; -ENOENT if there is none. */
+int ck_backend_version_get(struct ck_backend *b, const char *container,
+			   const char *name, struct ck_version *ret);
 
 struct ck_backend {
 	const struct ck_backend_ops *ops;

@@ -147,7 +147,7 @@ int ckfs_ver_find(struct ckfs *fs, const char *ctr, const char *name,
 	v = ver_alloc(ctr, name, flat);
 	if (!v)
 		return -ENOMEM;
-	q = fs->b->ops->version_get(fs->b, ctr, name, &v->v);
+	q = ck_backend_version_get(fs->b, ctr, name, &v->v);
 	if (q == 0 && flat && v->v.chain == CK_CHAIN_BROKEN)
 		q = -ENOENT; /* nothing to flatten against */
 	if (q == 0)
@@ -406,7 +406,7 @@ int ckfs_ver_create(struct ckfs *fs, const char *ctr, const char *name,
 		return -EEXIST;
 	/* While the backend is unreachable (-EIO) a dump is accepted into
 	 * the spool; a name taken meanwhile fails its commit (EEXIST). */
-	q = fs->b->ops->version_get(fs->b, ctr, name, &cv);
+	q = ck_backend_version_get(fs->b, ctr, name, &cv);
 	if (q == 0)
 		return -EEXIST;
 	if (q != -ENOENT && q != -EIO)
@@ -723,7 +723,7 @@ static int recover_ctr(struct ckfs *fs, const char *ctr)
 
 		if (de->d_name[0] == '.' || ck_name_check(de->d_name) < 0)
 			continue;
-		q = fs->b->ops->version_get(fs->b, ctr, de->d_name, &cv);
+		q = ck_backend_version_get(fs->b, ctr, de->d_name, &cv);
 		if (q == 0) {
 			/* Stored before the spool copy was removed. */
 			char rel[2 * CK_NAME_MAX + 2];

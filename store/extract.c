@@ -290,7 +290,7 @@ out:
 	return q;
 }
 
-static int apply_meta(int dfd, const struct ck_entry *e, bool root)
+int ck_entry_apply_meta(int dfd, const struct ck_entry *e, bool root)
 {
 	struct timespec ts[2];
 
@@ -382,7 +382,7 @@ int ck_restore(struct ck_repo *r, const struct ck_version *v,
 	/* Metadata last, deepest first, so that setting a directory's mtime
 	 * is not undone by creating its children. */
 	for (size_t i = n; i-- > 0;) {
-		q = apply_meta(dfd, &es[i], root);
+		q = ck_entry_apply_meta(dfd, &es[i], root);
 		if (q < 0)
 			goto out;
 	}

@@ -45,3 +45,7 @@ int ck_file_write_fd(struct ck_repo *r, uint64_t vid,
 		     const struct ck_entry *e, int fd);
 int ck_restore(struct ck_repo *r, const struct ck_version *v,
 	       const char *dest, const struct ck_restore_opts *o);
+/* Gives @e's path under @dfd the entry's mode (not to symlinks) and
+ * mtime, and its owner too if @root. A restore does this last, deepest
+ * path first, so that directories keep their mtime. */
+int ck_entry_apply_meta(int dfd, const struct ck_entry *e, bool root);
