@@ -100,6 +100,13 @@ int ck_catalog_open(const char *path, const struct ck_catalog_opts *o,
 	 * threads per column family at every open: most of a short CLI's
 	 * start-up). */
 	rocksdb_options_set_max_file_opening_threads(c->dbopts, 1);
+	/* The WAL holds every record until its memtable is flushed, and a
+	 * log file is deleted only once every column family has flushed
+	 * what it holds: with 64 MiB memtables and small families that
+	 * never fill, a running server kept every chunk it stored twice.
+	 * Past 16 MiB of log, the families holding the oldest one are
+	 * flushed (docs/decisions.md, D1). */
+	rocksdb_options_set_max_total_wal_size(c->dbopts, 16 << 20);
 
 	for (int i = 0; i < CK_CF_MAX; i++) {
 		rocksdb_options_t *co = rocksdb_options_create();
