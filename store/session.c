@@ -85,6 +85,9 @@ int ck_session_begin(struct ck_repo *r, const char *container,
 		r->live = nl;
 		r->live_cap = ncap;
 	}
+	for (size_t i = 0; i < r->nlive; i++)
+		r->live[i]->alone = false;
+	s->alone = r->nlive == 0;
 	r->live[r->nlive++] = s;
 	pthread_mutex_unlock(&r->lock);
 	s->enc.cap = ck_compress_bound(CK_CHUNK_MAX) + CK_CHUNK_HDR_DELTA;
@@ -125,6 +128,8 @@ struct ck_session *ck_session_free(struct ck_session *s)
 	ck_idmap_release(&s->ids);
 	ck_idmap_release(&s->known);
 	ck_idmap_release(&s->held);
+	ck_idmap_release(&s->whdr);
+	free(s->wrec);
 	free(s);
 	return NULL;
 }
@@ -309,6 +314,38 @@ int ck_session_add_symlink(struct ck_session *s, const char *path,
 
 /* Writes the pending records that are still not counted. Caller holds
  * r->lock. */
+/* Keeps the header of a record this session wrote, for its commit. */
+static int remember_written(struct ck_session *s, const struct ck_id *id,
+			    const uint8_t *rec, size_t len)
+{
+	struct ck_chunk_hdr h;
+	struct ck_idmap_slot *sl;
+	bool isnew;
+	int q;
+
+	q = ck_chunk_parse(rec, len, &h);
+	if (q < 0)
+		return q;
+	if (s->nwrec == s->wrec_cap) {
+		size_t ncap = s->wrec_cap ? s->wrec_cap * 2 : 1024;
+		void *nw = realloc(s->wrec, ncap * sizeof(*s->wrec));
+
+		if (!nw)
+			return -ENOMEM;
+		s->wrec = nw;
+		s->wrec_cap = ncap;
+	}
+	sl = ck_idmap_upsert(&s->whdr, id, &isnew);
+	if (!sl)
+		return -ENOMEM;
+	s->wrec[s->nwrec] = (struct ck_wrec){ .base = h.base,
+					      .raw_len = h.raw_len,
+					      .len = (uint32_t)len,
+					      .enc = h.enc };
+	sl->val = ++s->nwrec;
+	return 0;
+}
+
 static int flush_locked(struct ck_session *s)
 {
 	struct ck_repo *r = s->r;
@@ -357,6 +394,13 @@ static int flush_locked(struct ck_session *s)
 		ck_batch_put(b, CK_CF_CHUNKS, s->pend[i].id.b, CK_ID_SIZE,
 			     s->pbuf + s->pend[i].off, s->pend[i].len);
 		sl->val = ID_WRITTEN;
+		if (s->alone) {
+			q = remember_written(s, &s->pend[i].id,
+					     s->pbuf + s->pend[i].off,
+					     s->pend[i].len);
+			if (q < 0)
+				goto out;
+		}
 		/* Reuse the keys array as the journal of what was written. */
 		keys[nj++] = s->pend[i].id.b;
 	}
@@ -1283,7 +1327,7 @@ static int own_chunks(struct ck_session *s, struct ck_batch *b,
 	while (nwork > 0) {
 		struct ck_id id = work[--nwork];
 		struct ck_chunk_hdr h;
-		struct ck_idmap_slot *o;
+		struct ck_idmap_slot *o, *w;
 		void *rec = NULL;
 		size_t len = 0;
 		bool isnew;
@@ -1295,6 +1339,20 @@ static int own_chunks(struct ck_session *s, struct ck_batch *b,
 		}
 		if (!isnew)
 			continue;
+		w = s->alone ? ck_idmap_find(&s->whdr, &id) : NULL;
+		if (w) {
+			/* Alone, the stored record is the one this session
+			 * wrote, nobody counted it, and a delta's base is a
+			 * counted chunk this session holds (hold_base):
+			 * nothing to read back. */
+			const struct ck_wrec *wr = &s->wrec[w->val - 1];
+
+			h = (struct ck_chunk_hdr){ .enc = wr->enc,
+						   .raw_len = wr->raw_len,
+						   .base = wr->base };
+			len = wr->len;
+			goto owned;
+		}
 		q = ck_catalog_get(r->cat, CK_CF_REFS, id.b, CK_ID_SIZE, &rec,
 				   &len);
 		free(rec);
@@ -1320,6 +1378,7 @@ static int own_chunks(struct ck_session *s, struct ck_batch *b,
 		free(rec);
 		if (q < 0)
 			goto out;
+owned:
 		o->val = 1;
 		st[0]++;
 		st[1] += h.raw_len;
@@ -1332,6 +1391,8 @@ static int own_chunks(struct ck_session *s, struct ck_batch *b,
 		st[4] += h.raw_len;
 		st[5] += (int64_t)len;
 		ck_batch_add_u64(b, CK_CF_REFS, h.base.b, CK_ID_SIZE, 1);
+		if (w)
+			continue;
 		/* An uncounted base (no count key; a kept one has its key
 		 * at zero and is counted again by this +1) must become ours
 		 * too. */

@@ -59,6 +59,18 @@ struct ck_session {
 	/* Chunks this session uses that were counted when it looked:
 	 * a deletion keeps them (delete.c). Changed only under r->lock. */
 	struct ck_idmap held;
+	/* No other session was live since this one began (r->lock): then
+	 * nobody else can count or rewrite the records it writes, and the
+	 * commit takes their headers from @whdr instead of reading them
+	 * back (session.c own_chunks()). */
+	bool alone;
+	struct ck_idmap whdr; /* written record -> index + 1 in wrec */
+	struct ck_wrec {
+		struct ck_id base; /* deltas */
+		uint32_t raw_len, len;
+		uint8_t enc;
+	} *wrec;
+	size_t nwrec, wrec_cap;
 
 	/* New records not yet written (session.c flush()). */
 	struct { struct ck_id id; size_t off, len; } *pend;

@@ -852,6 +852,69 @@ static void test_put_chunks_batch(void)
 	free(buf);
 }
 
+/* A session alone in its repository commits from the headers it kept
+ * (session.c own_chunks()); with another session open it reads its
+ * records back. Both must count the same. */
+static void test_commit_alone(void)
+{
+	enum { N = 300 };
+	uint8_t *p0 = malloc(N * PAGE), *p1 = malloc(N * PAGE);
+	struct ck_repo *r[2];
+	struct ck_version v0, v1[2];
+	struct ck_stats st[2];
+	char a[4096], b[4096], cmd[8300];
+	struct ck_repo_settings set = CK_REPO_SETTINGS_DEFAULT;
+
+	for (size_t i = 0; i < N; i++)
+		page_fill(p0 + i * PAGE, (unsigned)i + 900);
+	memcpy(p1, p0, N * PAGE);
+	for (size_t i = 0; i < N; i += 3)
+		p1[i * PAGE + 77] ^= 0x44;
+	for (size_t i = 1; i < N; i += 5)
+		page_fill(p1 + i * PAGE, (unsigned)i * 7 + 5000);
+	snprintf(a, sizeof(a), "%s/alone", dir);
+	snprintf(b, sizeof(b), "%s/shared", dir);
+	CK_ASSERT(ck_repo_init(a, &set) == 0);
+	CK_ASSERT(ck_repo_open(a, CK_OPEN_WRITE, "t", &r[0]) == 0);
+	v0 = put_pages(r[0], "v0", p0, N, NULL);
+	r[0] = ck_repo_free(r[0]);
+	snprintf(cmd, sizeof(cmd), "cp -a '%s' '%s'", a, b);
+	CK_ASSERT(system(cmd) == 0);
+	CK_ASSERT(ck_repo_open(a, CK_OPEN_WRITE, "t", &r[0]) == 0);
+	CK_ASSERT(ck_repo_open(b, CK_OPEN_WRITE, "t", &r[1]) == 0);
+	v1[0] = put_pages(r[0], "v1", p1, N, &v0);
+	{
+		struct ck_session *other = NULL;
+
+		CK_ASSERT(ck_session_begin(r[1], "d", "x", &other) == 0);
+		v1[1] = put_pages(r[1], "v1", p1, N, &v0);
+		ck_session_free(other);
+	}
+	for (int t = 0; t < 2; t++) {
+		check_pages(r[t], &v1[t], p1, N);
+		CK_ASSERT(fsck_mask(r[t], NULL) == 0);
+		CK_ASSERT(ck_repo_stats(r[t], NULL, &st[t]) == 0);
+	}
+	CK_ASSERT_EQ(v1[0].added_chunks, v1[1].added_chunks);
+	CK_ASSERT_EQ(v1[0].added_bytes, v1[1].added_bytes);
+	CK_ASSERT(v1[0].added_chunks > N / 5);
+	CK_ASSERT_EQ(st[0].chunks, st[1].chunks);
+	CK_ASSERT_EQ(st[0].stored_bytes, st[1].stored_bytes);
+	CK_ASSERT_EQ(st[0].raw_bytes, st[1].raw_bytes);
+	CK_ASSERT_EQ(st[0].delta_chunks, st[1].delta_chunks);
+	CK_ASSERT(st[0].delta_chunks > 0);
+	CK_ASSERT_EQ(st[0].delta_stored_bytes, st[1].delta_stored_bytes);
+	/* Deleting v0 keeps v1 whole (its deltas' bases are counted). */
+	for (int t = 0; t < 2; t++) {
+		CK_ASSERT(ck_repo_version_delete(r[t], "c", v0.vid, NULL) == 0);
+		check_pages(r[t], &v1[t], p1, N);
+		CK_ASSERT(fsck_mask(r[t], NULL) == 0);
+		ck_repo_free(r[t]);
+	}
+	free(p0);
+	free(p1);
+}
+
 int main(void)
 {
 	dir = ck_test_tmpdir("repo");
@@ -869,6 +932,7 @@ int main(void)
 	test_abandoned_session();
 	test_parallel_encode();
 	test_put_chunks_batch();
+	test_commit_alone();
 	ck_test_rmdir(dir);
 	return 0;
 }
