@@ -86,10 +86,10 @@ const struct ck_id *ck_session_base_for(struct ck_session *s, uint64_t space,
 
 /* Compresses @data against base @bdata (@blen bytes, chunk @base of depth
  * @depth); keeps the result if it beats *best. */
-static int try_one(struct ck_session *s, struct ck_enc *enc,
-		   const void *data, size_t len,
-		   const struct ck_id *base, const void *bdata, size_t blen,
-		   unsigned depth, struct ck_chunk_hdr *h, size_t *best)
+static int try_one(struct ck_session *s, struct ck_enc *enc, const void *data,
+		   size_t len, const struct ck_id *base, const void *bdata,
+		   size_t blen, unsigned depth, struct ck_chunk_hdr *h,
+		   size_t *best)
 {
 	struct ck_repo *r = s->r;
 	uint8_t out[8192];
@@ -146,8 +146,8 @@ int ck_session_try_delta(struct ck_session *s, struct ck_enc *enc,
 		return blen;
 	q = 0;
 	if (bh.depth < CK_DELTA_MAX_DEPTH)
-		q = try_one(s, enc, data, len, base, bdata, (size_t)blen, bh.depth,
-			    h, zlen);
+		q = try_one(s, enc, data, len, base, bdata, (size_t)blen,
+			    bh.depth, h, zlen);
 	ck_repo_base_put(r, bdata);
 	if (q < 0)
 		return q;
