@@ -7,6 +7,7 @@
 
 #include "catalog.h"
 #include "log.h"
+#include "rocksdb_ext.h"
 
 static const char *const cf_names[CK_CF_MAX] = {
 	[CK_CF_META] = "default",
@@ -107,6 +108,9 @@ int ck_catalog_open(const char *path, const struct ck_catalog_opts *o,
 	 * Past 16 MiB of log, the families holding the oldest one are
 	 * flushed (docs/decisions.md, D1). */
 	rocksdb_options_set_max_total_wal_size(c->dbopts, 16 << 20);
+	/* Flushes take every column family at once: one job, one MANIFEST
+	 * record, one round of fsyncs (ck_catalog_free()). */
+	rocksdb_options_set_atomic_flush(c->dbopts, 1);
 
 	for (int i = 0; i < CK_CF_MAX; i++) {
 		rocksdb_options_t *co = rocksdb_options_create();
@@ -169,17 +173,11 @@ struct ck_catalog *ck_catalog_free(struct ck_catalog *c)
 		if (!c->read_only && !c->failed) {
 			/* Leave no WAL to replay: the next open (often a
 			 * short-lived CLI) starts at once. */
-			rocksdb_flushoptions_t *fo =
-				rocksdb_flushoptions_create();
 			char *err = NULL;
 
-			rocksdb_flushoptions_set_wait(fo, 1);
-			for (int i = 0; i < CK_CF_MAX; i++) {
-				rocksdb_flush_cf(c->db, fo, c->cf[i], &err);
-				(void)catalog_result(err, "flush");
-				err = NULL;
-			}
-			rocksdb_flushoptions_destroy(fo);
+			(void)ck_rocksdb_flush_cfs(c->db, c->cf, CK_CF_MAX,
+						   &err);
+			(void)catalog_result(err, "flush");
 		}
 		for (int i = 0; i < CK_CF_MAX; i++)
 			if (c->cf[i])
