@@ -105,8 +105,9 @@ int ck_catalog_open(const char *path, const struct ck_catalog_opts *o,
 	 * log file is deleted only once every column family has flushed
 	 * what it holds: with 64 MiB memtables and small families that
 	 * never fill, a running server kept every chunk it stored twice.
-	 * Past 16 MiB of log, the families holding the oldest one are
-	 * flushed (docs/decisions.md, D1). */
+	 * Past 16 MiB of log, the memtables are flushed (all families
+	 * together, as every flush: atomic_flush below; docs/decisions.md,
+	 * D1). */
 	rocksdb_options_set_max_total_wal_size(c->dbopts, 16 << 20);
 	/* Flushes take every column family at once: one job, one MANIFEST
 	 * record, one round of fsyncs (ck_catalog_free()). */
