@@ -674,7 +674,6 @@ int ck_upload_chunks(struct ck_upload *up, const void *body, size_t len,
 {
 	const uint8_t *p = body;
 	struct ck_chunk_in *in = NULL;
-	uint64_t *want = NULL; /* each chunk's want value, to undo */
 	size_t off = 0, nin = 0, incap = 0, bad = 0;
 	char hex[CK_ID_HEX_SIZE];
 	int q = 0;
@@ -738,18 +737,14 @@ int ck_upload_chunks(struct ck_upload *up, const void *body, size_t len,
 		if (nin == incap) {
 			size_t ncap = incap ? incap * 2 : 256;
 			void *ni = realloc(in, ncap * sizeof(*in));
-			void *nw = ni ? realloc(want, ncap * sizeof(*want))
-				      : NULL;
 
-			if (ni)
-				in = ni;
-			if (!ni || !nw) {
+			if (!ni) {
 				q = set_err(err, cap, -ENOMEM,
 					    "cannot store chunk %s",
 					    ck_id_to_hex(&id, hex));
 				goto out;
 			}
-			want = nw;
+			in = ni;
 			incap = ncap;
 		}
 		in[nin] = (struct ck_chunk_in){
@@ -759,7 +754,7 @@ int ck_upload_chunks(struct ck_upload *up, const void *body, size_t len,
 			.base = WANT_BASE(v) ? &up->bases[WANT_BASE(v) - 1]
 					     : NULL,
 		};
-		want[nin++] = v;
+		nin++;
 		sl->val = 0; /* a second copy in this body is a duplicate */
 		st->chunks++;
 		st->bytes += clen;
@@ -787,11 +782,13 @@ int ck_upload_chunks(struct ck_upload *up, const void *body, size_t len,
 	ck_metrics_add(up->u->m, CK_M_DELTA_HINTS, st->with_base);
 out:
 	/* What was not stored (a bad frame stores nothing) is wanted
-	 * again. */
+	 * again, as its manifest asked for it. */
 	for (size_t i = bad; q < 0 && i < nin; i++)
-		ck_idmap_find(&up->want, &in[i].id)->val = want[i];
+		ck_idmap_find(&up->want, &in[i].id)->val =
+			WANT(in[i].len,
+			     in[i].base ? (uint32_t)(in[i].base - up->bases) + 1
+					: 0);
 	free(in);
-	free(want);
 	return q;
 }
 

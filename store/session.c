@@ -312,8 +312,6 @@ int ck_session_add_symlink(struct ck_session *s, const char *path,
 
 /* --- chunk writes ----------------------------------------------------- */
 
-/* Writes the pending records that are still not counted. Caller holds
- * r->lock. */
 /* Keeps the header of a record this session wrote, for its commit. */
 static int remember_written(struct ck_session *s, const struct ck_id *id,
 			    const uint8_t *rec, size_t len)
@@ -346,6 +344,8 @@ static int remember_written(struct ck_session *s, const struct ck_id *id,
 	return 0;
 }
 
+/* Writes the pending records that are still not counted. Caller holds
+ * r->lock. */
 static int flush_locked(struct ck_session *s)
 {
 	struct ck_repo *r = s->r;
@@ -537,42 +537,15 @@ static int queue_record(struct ck_session *s, const struct ck_id *id,
 	return 0;
 }
 
-/* Stores @data under @id unless this session already has it. */
-static int put_new(struct ck_session *s, const struct ck_id *id,
-		   const void *data, size_t len, const struct ck_id *base)
-{
-	struct ck_idmap_slot *sl;
-	size_t rlen;
-	bool isnew;
-	int q;
-
-	sl = ck_idmap_upsert(&s->ids, id, &isnew);
-	if (!sl)
-		return -ENOMEM;
-	if (!isnew && sl->val)
-		return 0;
-	if (base && ck_id_equal(base, id))
-		base = NULL;
-	q = encode(s, &s->enc, data, len, base, &rlen);
-	if (q < 0)
-		return q;
-	sl = ck_idmap_find(&s->ids, id);
-	sl->val = ID_PENDING;
-	return queue_record(s, id, s->enc.buf, rlen);
-}
-
 int ck_session_put_chunk(struct ck_session *s, const struct ck_id *id,
 			 const void *data, size_t len,
 			 const struct ck_id *base)
 {
-	struct ck_id got;
+	struct ck_chunk_in c = { .id = *id, .data = data, .len = len,
+				 .base = base };
+	size_t bad;
 
-	if (len == 0 || len > CK_CHUNK_MAX || ck_id_is_zero(id))
-		return -EINVAL;
-	ck_id_compute(&s->r->hasher, data, len, &got);
-	if (!ck_id_equal(&got, id))
-		return -EBADMSG;
-	return put_new(s, id, data, len, base);
+	return ck_session_put_chunks(s, &c, 1, &bad);
 }
 
 /* Looks up @n IDs (none zero, none known to the session) in the refs
@@ -925,9 +898,9 @@ out:
 	return q;
 }
 
-/* Stores the chunks ask[j] (at askidx[j] in @buf) not present[j]; page
- * chunks of @cs bytes, the last of the block's @blen bytes possibly
- * shorter, with their delta bases from @vaddrs (or none). */
+/* Stores the chunks ask[j] (at askidx[j] in @buf) not present[j]: chunks
+ * of @cs bytes, the last of the block's @blen bytes possibly shorter,
+ * with their delta bases from @vaddrs (or none). */
 static int encode_block(struct ck_session *s, const struct ck_id *ask,
 			const size_t *askidx, const bool *present, size_t na,
 			const uint8_t *buf, size_t cs, size_t blen,
@@ -1085,31 +1058,11 @@ int ck_session_add_file_fd(struct ck_session *s, const char *path, int fd,
 		q = lookup_hold(s, ask, na, present);
 		if (q < 0)
 			goto out;
-		if (pages) {
-			q = encode_block(s, ask, askidx, present, na, buf, cs,
-					 blen, vaddrs ? hint->space : 0,
-					 vaddrs ? vaddrs + first : NULL);
-			if (q < 0)
-				goto out;
-			na = 0; /* all queued */
-		}
-		for (size_t j = 0; j < na; j++) {
-			size_t i = askidx[j];
-			size_t clen = i + 1 < cnt ? cs : blen - i * cs;
-			const struct ck_id *base = NULL;
-
-			if (present[j]) {
-				ck_idmap_find(&s->ids, &ask[j])->val =
-					ID_REUSED;
-				continue;
-			}
-			if (vaddrs)
-				base = ck_session_base_for(
-					s, hint->space, vaddrs[first + i]);
-			q = put_new(s, &ask[j], buf + i * cs, clen, base);
-			if (q < 0)
-				goto out;
-		}
+		q = encode_block(s, ask, askidx, present, na, buf, cs, blen,
+				 vaddrs ? hint->space : 0,
+				 vaddrs ? vaddrs + first : NULL);
+		if (q < 0)
+			goto out;
 		s->done += blen;
 		if (s->progress)
 			s->progress(s->progress_ud, s->done);
