@@ -101,6 +101,10 @@ int ck_catalog_open(const char *path, const struct ck_catalog_opts *o,
 	 * threads per column family at every open: most of a short CLI's
 	 * start-up). */
 	rocksdb_options_set_max_file_opening_threads(c->dbopts, 1);
+	/* Blob records of one version lie together in its blob files; the
+	 * kernel's readahead (off under RocksDB's default fadvise(RANDOM))
+	 * turns a cold read of a version into a few large reads. */
+	rocksdb_options_set_advise_random_on_open(c->dbopts, 0);
 	/* The WAL holds every record until its memtable is flushed, and a
 	 * log file is deleted only once every column family has flushed
 	 * what it holds: with 64 MiB memtables and small families that

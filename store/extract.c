@@ -12,9 +12,14 @@
 #include "extract.h"
 #include "fsutil.h"
 #include "log.h"
+#include "pool.h"
 #include "repo_internal.h"
 
 #define RANGE_CHUNKS 64
+/* A read of at least this many whole chunks is decoded by the caller and
+ * the repository's read helpers together (512 KiB of 4 KiB pages: smaller
+ * reads cost more to hand out than they gain). */
+#define PAR_CHUNKS (2 * RANGE_CHUNKS)
 
 /* Decodes chunks [first, first + n) of a file into @buf (n * chunk_size
  * bytes room, the last chunk possibly shorter); zero chunks are zeroed
@@ -78,13 +83,90 @@ static int decode_range(struct ck_repo *r, const struct ck_entry *e,
 	return q;
 }
 
+/* The repository's read helpers, started by the first read that wants
+ * them; NULL on a one-CPU machine or when they cannot start. */
+static struct ck_pool *read_pool(struct ck_repo *r)
+{
+	struct ck_pool *p;
+
+	pthread_mutex_lock(&r->cache_lock);
+	if (!r->read_pool_tried) {
+		unsigned h = ck_pool_default_helpers();
+
+		r->read_pool_tried = true;
+		if (h && ck_pool_new(h, &r->read_pool) < 0)
+			r->read_pool = NULL;
+	}
+	p = r->read_pool;
+	pthread_mutex_unlock(&r->cache_lock);
+	return p;
+}
+
+/* Whole chunks [first, first + n) of a file decoded into out, slices of
+ * RANGE_CHUNKS handed out to whichever thread asks next. */
+struct read_job {
+	struct ck_repo *r;
+	const struct ck_entry *e;
+	const struct ck_id *ids; /* of chunk first */
+	uint64_t first, n;
+	uint8_t *out; /* chunk first's bytes */
+	atomic_uint_fast64_t next;
+	atomic_int err;
+};
+
+static void par_decode(void *arg, unsigned k)
+{
+	struct read_job *j = arg;
+
+	(void)k;
+	for (;;) {
+		uint64_t i = atomic_fetch_add(&j->next, RANGE_CHUNKS);
+		size_t n;
+		int q;
+
+		if (i >= j->n || atomic_load(&j->err))
+			break;
+		n = (size_t)(j->n - i < RANGE_CHUNKS ? j->n - i : RANGE_CHUNKS);
+		q = decode_range(j->r, j->e, j->ids + i, j->first + i, n,
+				 j->out + i * j->e->chunk_size, true);
+		if (q < 0) {
+			int zero = 0;
+
+			atomic_compare_exchange_strong(&j->err, &zero, q);
+			break;
+		}
+	}
+}
+
+/* Decodes whole chunks [w0, w1) of the read on the read helpers too;
+ * false if they are busy with another read (or there are none), and
+ * then the caller decodes alone. */
+static bool decode_parallel(struct ck_repo *r, const struct ck_entry *e,
+			    const struct ck_id *ids, uint64_t w0, uint64_t w1,
+			    uint8_t *out, int *ret)
+{
+	struct ck_pool *p = read_pool(r);
+	struct read_job j = { .r = r, .e = e, .ids = ids, .first = w0,
+			      .n = w1 - w0, .out = out };
+
+	if (!p)
+		return false;
+	atomic_init(&j.next, 0);
+	atomic_init(&j.err, 0);
+	if (!ck_pool_try_run(p, par_decode, &j))
+		return false;
+	*ret = atomic_load(&j.err);
+	return true;
+}
+
 int ck_file_read(struct ck_repo *r, uint64_t vid, const struct ck_entry *e,
 		 uint64_t off, void *buf, size_t len)
 {
 	const uint64_t cs = e->chunk_size;
 	uint8_t *out = buf, *page = NULL;
 	struct ck_id *ids = NULL;
-	uint64_t end, c0, c1, c;
+	uint64_t end, c0, c1, c, w0, w1;
+	bool par = false;
 	int q = 0;
 
 	if (e->type != CK_ENTRY_FILE)
@@ -104,10 +186,20 @@ int ck_file_read(struct ck_repo *r, uint64_t vid, const struct ck_entry *e,
 	if (!ids)
 		return -ENOMEM;
 	q = ck_repo_entry_chunks(r, vid, e, c0, (size_t)(c1 - c0 + 1), ids);
+	/* The chunks the range holds whole: [w0, w1). */
+	w0 = (off + cs - 1) / cs;
+	w1 = end == e->size ? c1 + 1 : end / cs;
+	if (q == 0 && w1 >= w0 + PAR_CHUNKS)
+		par = decode_parallel(r, e, ids + (w0 - c0), w0, w1,
+				      out + (w0 * cs - off), &q);
 	for (c = c0; q == 0 && c <= c1;) {
 		uint64_t cstart = c * cs;
 		uint64_t cend = cstart + cs < e->size ? cstart + cs : e->size;
 
+		if (par && c == w0) {
+			c = w1;
+			continue;
+		}
 		if (cstart >= off && cend <= end) {
 			/* Whole chunks decode straight into the caller's
 			 * buffer. */

@@ -19,6 +19,7 @@ struct ck_pool {
 	uint64_t gen;  /* bumped by every ck_pool_run() */
 	unsigned busy; /* helpers still in the current run */
 	bool quit;
+	bool running; /* a run is between its start and its end */
 	void (*fn)(void *arg, unsigned k);
 	void *arg;
 };
@@ -113,10 +114,12 @@ int ck_pool_new(unsigned helpers, struct ck_pool **ret)
 	return 0;
 }
 
-void ck_pool_run(struct ck_pool *p, void (*fn)(void *arg, unsigned k),
-		 void *arg)
+/* A run, from its start to its end; called with p->mu held (and
+ * p->running false), returns with it released. */
+static void run_locked(struct ck_pool *p, void (*fn)(void *arg, unsigned k),
+		       void *arg)
 {
-	pthread_mutex_lock(&p->mu);
+	p->running = true;
 	p->fn = fn;
 	p->arg = arg;
 	p->busy = p->helpers;
@@ -127,7 +130,27 @@ void ck_pool_run(struct ck_pool *p, void (*fn)(void *arg, unsigned k),
 	pthread_mutex_lock(&p->mu);
 	while (p->busy)
 		pthread_cond_wait(&p->done, &p->mu);
+	p->running = false;
 	pthread_mutex_unlock(&p->mu);
+}
+
+void ck_pool_run(struct ck_pool *p, void (*fn)(void *arg, unsigned k),
+		 void *arg)
+{
+	pthread_mutex_lock(&p->mu);
+	run_locked(p, fn, arg);
+}
+
+bool ck_pool_try_run(struct ck_pool *p, void (*fn)(void *arg, unsigned k),
+		     void *arg)
+{
+	pthread_mutex_lock(&p->mu);
+	if (p->running) {
+		pthread_mutex_unlock(&p->mu);
+		return false;
+	}
+	run_locked(p, fn, arg);
+	return true;
 }
 
 unsigned ck_pool_threads(const struct ck_pool *p)

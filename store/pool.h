@@ -6,9 +6,14 @@
  * Ingest encodes a block of chunks at a time (session.c); creating threads
  * per block would cost more than the work (and each new thread builds its
  * zstd contexts again), so a session keeps its helpers until it ends.
- * ck_pool_run() is not reentrant: one caller at a time.
+ * ck_pool_run() is not reentrant: one caller at a time. A pool shared by
+ * threads that each have work of their own (readers of one repository)
+ * uses ck_pool_try_run(): whoever finds the helpers busy does its work
+ * alone, which is as parallel as the machine gets anyway.
  */
 #pragma once
+
+#include <stdbool.h>
 
 struct ck_pool;
 
@@ -23,6 +28,11 @@ int ck_pool_new(unsigned helpers, struct ck_pool **ret);
  * (k = 1 .. helpers) at once; returns when every call has returned. */
 void ck_pool_run(struct ck_pool *p, void (*fn)(void *arg, unsigned k),
 		 void *arg);
+
+/* The same, unless another thread's run holds the helpers: then it
+ * returns false without calling @fn. */
+bool ck_pool_try_run(struct ck_pool *p, void (*fn)(void *arg, unsigned k),
+		     void *arg);
 
 /* Threads that ck_pool_run() uses, the caller included. */
 unsigned ck_pool_threads(const struct ck_pool *p);

@@ -19,6 +19,7 @@
 #include "idmap.h"
 #include "keys.h"
 #include "log.h"
+#include "pool.h"
 #include "repo_internal.h"
 
 /* --- names ------------------------------------------------------------ */
@@ -363,6 +364,7 @@ struct ck_repo *ck_repo_free(struct ck_repo *r)
 {
 	if (!r)
 		return NULL;
+	ck_pool_free(r->read_pool); /* no reader is left */
 	ck_catalog_free(r->cat);
 	if (r->lock_fd >= 0) {
 		/* Leave the text for post-mortems but drop the lock. */

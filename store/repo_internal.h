@@ -38,6 +38,10 @@ struct ck_repo {
 
 	pthread_mutex_t cache_lock;
 	struct base_entry *base_cache[CK_BASE_CACHE_SLOTS]; /* cache_lock */
+	/* Helpers that decode large reads with their caller (extract.c),
+	 * started by the first such read. */
+	struct ck_pool *read_pool; /* cache_lock */
+	bool read_pool_tried;	   /* cache_lock */
 };
 
 /* Decoded base chunk of a delta (borrowed until ck_repo_base_put());

@@ -3,13 +3,15 @@
  * test-repo.c - the engine through its API, on a real RocksDB: sessions,
  * references, deltas (maximum depth, shared bases, deletion order),
  * concurrent writers of one chunk, corruption, interrupted sessions,
- * parallel encoding.
+ * parallel encoding and decoding.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "catalog.h"
 #include "chunk.h"
+#include "compress.h"
 #include "extract.h"
 #include "fsck.h"
 #include "repo.h"
@@ -799,6 +801,116 @@ static void test_parallel_encode(void)
 	free(p1);
 }
 
+/* Reads of 128 whole chunks or more are decoded by the caller and the
+ * repository's read helpers together; ranges cut inside chunks,
+ * concurrent readers (only one of them gets the helpers) and a damaged
+ * chunk in the middle of a range read the same as one thread would. */
+struct reader {
+	struct ck_repo *r;
+	const struct ck_version *v;
+	const uint8_t *want;
+	size_t n;
+	unsigned seed;
+	int bad;
+};
+
+static void *read_ranges(void *arg)
+{
+	struct reader *rd = arg;
+	struct ck_entry e;
+	uint8_t *buf = malloc(rd->n * PAGE);
+	unsigned seed = rd->seed;
+
+	if (ck_repo_entry_get(rd->r, rd->v->vid, "pages-1.img", &e) < 0) {
+		rd->bad++;
+		goto out;
+	}
+	for (int k = 0; k < 40; k++) {
+		uint64_t off, len;
+
+		seed = seed * 1103515245 + 12345;
+		off = (seed >> 8) % (rd->n * PAGE / 3);
+		seed = seed * 1103515245 + 12345;
+		len = 200 * PAGE + (seed >> 8) % (rd->n * PAGE / 2);
+		if (off + len > rd->n * PAGE)
+			len = rd->n * PAGE - off;
+		if (ck_file_read(rd->r, rd->v->vid, &e, off, buf, len) !=
+			    (int)len ||
+		    memcmp(buf, rd->want + off, len))
+			rd->bad++;
+	}
+out:
+	free(buf);
+	ck_compress_thread_exit(); /* as every thread that decodes must */
+	return NULL;
+}
+
+static void test_parallel_read(void)
+{
+	enum { N = 700 };
+	uint8_t *p0 = malloc(N * PAGE), *p1 = malloc(N * PAGE);
+	uint8_t *buf = malloc(N * PAGE);
+	struct reader rd[4];
+	pthread_t th[4];
+	struct ck_version v0, v1;
+	struct ck_repo *r;
+	struct ck_entry e;
+
+	setenv("CKSTORE_THREADS", "3", 1); /* the read pool starts with 2 */
+	r = fresh(true);
+	for (size_t i = 0; i < N; i++)
+		page_fill(p0 + i * PAGE, (unsigned)i + 3);
+	memset(p0 + 100 * PAGE, 0, 20 * PAGE); /* holes */
+	memcpy(p1, p0, N * PAGE);
+	for (size_t i = 0; i < N; i += 3)
+		p1[i * PAGE + i % PAGE] ^= 0x5a; /* deltas on v0's pages */
+	v0 = put_pages(r, "v0", p0, N, NULL);
+	v1 = put_pages(r, "v1", p1, N, &v0);
+	unsetenv("CKSTORE_THREADS");
+	check_pages(r, &v1, p1, N);
+	check_pages(r, &v0, p0, N);
+	CK_ASSERT(ck_repo_entry_get(r, v1.vid, "pages-1.img", &e) == 0);
+	CK_ASSERT(ck_file_read(r, v1.vid, &e, 3 * PAGE + 100, buf,
+			       600 * PAGE - 300) == 600 * PAGE - 300);
+	CK_ASSERT(memcmp(buf, p1 + 3 * PAGE + 100, 600 * PAGE - 300) == 0);
+	for (int t = 0; t < 4; t++) {
+		rd[t] = (struct reader){ .r = r, .v = t % 2 ? &v1 : &v0,
+					 .want = t % 2 ? p1 : p0, .n = N,
+					 .seed = (unsigned)t * 77 + 1 };
+		CK_ASSERT(pthread_create(&th[t], NULL, read_ranges, &rd[t]) ==
+			  0);
+	}
+	for (int t = 0; t < 4; t++) {
+		pthread_join(th[t], NULL);
+		CK_ASSERT_EQ(rd[t].bad, 0);
+	}
+	{
+		/* One record of the last slice damaged: the whole read fails
+		 * as a serial one does. */
+		struct ck_id id = page_id(r, &v1, 650);
+		struct ck_catalog *c = ck_repo_catalog(r);
+		struct ck_batch *b = ck_batch_new(c);
+		void *rec = NULL;
+		size_t len = 0;
+
+		CK_ASSERT(ck_catalog_get(c, CK_CF_CHUNKS, id.b, CK_ID_SIZE,
+					 &rec, &len) == 0);
+		((uint8_t *)rec)[len - 1] ^= 0x01;
+		ck_batch_put(b, CK_CF_CHUNKS, id.b, CK_ID_SIZE, rec, len);
+		CK_ASSERT(ck_catalog_write(c, b, true) == 0);
+		ck_batch_free(b);
+		free(rec);
+	}
+	CK_ASSERT(ck_file_read(r, v1.vid, &e, 0, buf, N * PAGE) == -EBADMSG);
+	CK_ASSERT(ck_file_read(r, v1.vid, &e, 0, buf, 600 * PAGE) ==
+		  600 * PAGE);
+	CK_ASSERT(memcmp(buf, p1, 600 * PAGE) == 0);
+	ck_repo_free(r);
+	free(p0);
+	free(p1);
+	free(buf);
+}
+
 /* A batch of chunks (ckstored's upload path) is checked whole before any
  * is stored, and is encoded on every CPU. */
 static void test_put_chunks_batch(void)
@@ -931,6 +1043,7 @@ int main(void)
 	test_delta_base_held();
 	test_abandoned_session();
 	test_parallel_encode();
+	test_parallel_read();
 	test_put_chunks_batch();
 	test_commit_alone();
 	ck_test_rmdir(dir);
