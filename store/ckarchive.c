@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ckarchive.c - Podman/Kubernetes checkpoint archives (see ckarchive.h).
- * The only file of the library that includes libarchive's headers.
+ * The only file that calls libarchive, which libarchive.h loads on first
+ * use.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,13 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <jansson.h>
 
 #include "ckarchive.h"
 #include "extract.h"
 #include "fsutil.h"
+#include "libarchive.h"
 #include "log.h"
 #include "push.h"
 
@@ -709,6 +709,9 @@ int ck_archive_import(struct ck_repo *r, const char *container, int fd,
 	o->errmsg[0] = 0;
 	o->members = o->bytes = 0;
 	o->compression = CK_ARCHIVE_NONE;
+	q = ck_libarchive_load();
+	if (q < 0)
+		return q;
 	if (!o->name || ck_name_check(o->name) < 0 ||
 	    ck_name_check(container) < 0)
 		return -EINVAL;
@@ -1067,6 +1070,9 @@ int ck_archive_export(struct ck_repo *r, const struct ck_version *v, int fd,
 
 	o->errmsg[0] = 0;
 	o->members = o->bytes = 0;
+	q = ck_libarchive_load();
+	if (q < 0)
+		goto out;
 	q = load_manifest(&ex, &man);
 	if (q == -ENOENT)
 		q = synth_manifest(&ex, &man);

@@ -131,6 +131,17 @@ refuse corrupt.tar.gz "corrupt or truncated"
 refuse garbage.tar "corrupt or truncated"
 refuse empty.tar "unrecognized archive format"
 
+# Without libarchive (it is loaded on first use): a message that says
+# what to install, nothing imported or exported.
+CKSTORE_LIBARCHIVE=/nonexistent/libarchive.so.13 \
+  expect_fail 1 ck --repo "$R" import web "$T/good.tar" --name nolib
+grep -q "cannot load libarchive.*install the libarchive13 package" "$T/err" ||
+  fail "import without libarchive: $(cat "$T/err")"
+CKSTORE_LIBARCHIVE=/nonexistent/libarchive.so.13 \
+  expect_fail 1 ck --repo "$R" export web "$T/nolib.tar"
+grep -q "cannot load libarchive" "$T/err" || fail "export without libarchive: $(cat "$T/err")"
+[ ! -e "$T/nolib.tar" ] || fail "export without libarchive left $T/nolib.tar"
+
 # Nothing escaped, nothing was stored.
 for f in /tmp/ck-evil-abs "$T/ck-evil-dotdot" "$T/ck-evil-inner" "$T/spool/../ck-evil-dotdot"; do
   [ ! -e "$f" ] || fail "$f was written"
@@ -140,7 +151,7 @@ for k in versions stored_bytes chunks logical_bytes; do
   [ "$(json "d['$k']" <"$T/before.json")" = "$(json "d['$k']" <"$T/after.json")" ] ||
     fail "$k changed by refused imports"
 done
-ck --repo "$R" versions web | grep -q hostile && fail "a hostile version exists"
+ck --repo "$R" versions web | grep -Eq "hostile|nolib" && fail "a hostile version exists"
 ck --repo "$R" fsck --json >"$T/fsck.json" || fail "fsck after hostile imports"
 [ "$(json 'd.get("garbage_chunks", 0)' <"$T/fsck.json")" = 0 ] || fail "garbage chunks left"
 
