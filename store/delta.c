@@ -15,6 +15,7 @@
 
 #include "compress.h"
 #include "log.h"
+#include "mem.h"
 #include "repo_internal.h"
 #include "session_internal.h"
 
@@ -47,7 +48,7 @@ int ck_session_load_bases(struct ck_session *s, uint64_t space,
 
 		while (cap < 2 * (s->vmap_n + n))
 			cap *= 2;
-		nv = calloc(cap, sizeof(*nv));
+		nv = ck_zalloc(cap, sizeof(*nv));
 		if (!nv)
 			return -ENOMEM;
 		for (size_t i = 0; i < s->vmap_cap; i++)

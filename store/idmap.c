@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "idmap.h"
+#include "mem.h"
 
 void ck_idmap_release(struct ck_idmap *m)
 {
@@ -28,7 +29,7 @@ static struct ck_idmap_slot *probe(struct ck_idmap_slot *slots, size_t cap,
 static int grow(struct ck_idmap *m)
 {
 	size_t ncap = m->cap ? m->cap * 2 : 1024;
-	struct ck_idmap_slot *ns = calloc(ncap, sizeof(*ns));
+	struct ck_idmap_slot *ns = ck_zalloc(ncap, sizeof(*ns));
 
 	if (!ns)
 		return -1;
