@@ -124,6 +124,25 @@ static struct ck_id page_id(struct ck_repo *r, const struct ck_version *v,
 	return id;
 }
 
+/* Flips bits (@mask) in byte len - @back of chunk @id's stored record. */
+static void damage_record(struct ck_repo *r, const struct ck_id *id,
+			  size_t back, uint8_t mask)
+{
+	struct ck_catalog *c = ck_repo_catalog(r);
+	struct ck_batch *b = ck_batch_new(c);
+	void *rec = NULL;
+	size_t len = 0;
+
+	CK_ASSERT(ck_catalog_get(c, CK_CF_CHUNKS, id->b, CK_ID_SIZE, &rec,
+				 &len) == 0);
+	CK_ASSERT(len >= back);
+	((uint8_t *)rec)[len - back] ^= mask;
+	ck_batch_put(b, CK_CF_CHUNKS, id->b, CK_ID_SIZE, rec, len);
+	CK_ASSERT(ck_catalog_write(c, b, true) == 0);
+	ck_batch_free(b);
+	free(rec);
+}
+
 static int fsck_mask(struct ck_repo *r, struct ck_fsck_report *rep)
 {
 	return ck_fsck(r, NULL, NULL, rep);
@@ -396,20 +415,7 @@ static void test_corrupt_base_reported(void)
 	CK_ASSERT(ck_session_commit(s, &v1) == 0);
 	s = ck_session_free(s);
 	close(fd);
-	{
-		struct ck_catalog *c = ck_repo_catalog(r);
-		struct ck_batch *b = ck_batch_new(c);
-		void *rec = NULL;
-		size_t len = 0;
-
-		CK_ASSERT(ck_catalog_get(c, CK_CF_CHUNKS, bid.b, CK_ID_SIZE,
-					 &rec, &len) == 0);
-		((uint8_t *)rec)[len - 3] ^= 0x10;
-		ck_batch_put(b, CK_CF_CHUNKS, bid.b, CK_ID_SIZE, rec, len);
-		CK_ASSERT(ck_catalog_write(c, b, true) == 0);
-		ck_batch_free(b);
-		free(rec);
-	}
+	damage_record(r, &bid, 3, 0x10);
 	{
 		/* Reopen so no decoded base is cached. */
 		char rp[4096];
@@ -888,18 +894,8 @@ static void test_parallel_read(void)
 		/* One record of the last slice damaged: the whole read fails
 		 * as a serial one does. */
 		struct ck_id id = page_id(r, &v1, 650);
-		struct ck_catalog *c = ck_repo_catalog(r);
-		struct ck_batch *b = ck_batch_new(c);
-		void *rec = NULL;
-		size_t len = 0;
 
-		CK_ASSERT(ck_catalog_get(c, CK_CF_CHUNKS, id.b, CK_ID_SIZE,
-					 &rec, &len) == 0);
-		((uint8_t *)rec)[len - 1] ^= 0x01;
-		ck_batch_put(b, CK_CF_CHUNKS, id.b, CK_ID_SIZE, rec, len);
-		CK_ASSERT(ck_catalog_write(c, b, true) == 0);
-		ck_batch_free(b);
-		free(rec);
+		damage_record(r, &id, 1, 0x01);
 	}
 	CK_ASSERT(ck_file_read(r, v1.vid, &e, 0, buf, N * PAGE) == -EBADMSG);
 	CK_ASSERT(ck_file_read(r, v1.vid, &e, 0, buf, 600 * PAGE) ==
