@@ -1,5 +1,5 @@
 # Unit tests: one binary per module (tests/unit/test-<module>.c).
-foreach(t id compress repo criu retention)
+foreach(t id compress repo criu retention crc32c)
   add_executable(test-${t} tests/unit/test-${t}.c)
   target_include_directories(test-${t} PRIVATE tests/unit)
   target_link_libraries(test-${t} PRIVATE ckcore)
