@@ -20,18 +20,6 @@ void ck_id_compute(const struct ck_hasher *h, const void *data, size_t len,
 		ret->b[CK_ID_SIZE - 1] = 1;
 }
 
-bool ck_id_equal(const struct ck_id *a, const struct ck_id *b)
-{
-	return memcmp(a->b, b->b, CK_ID_SIZE) == 0;
-}
-
-bool ck_id_is_zero(const struct ck_id *id)
-{
-	static const struct ck_id zero;
-
-	return memcmp(id->b, zero.b, CK_ID_SIZE) == 0;
-}
-
 char *ck_id_to_hex(const struct ck_id *id, char *hex)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -70,14 +58,6 @@ int ck_id_from_hex(const char *hex, struct ck_id *ret)
 	}
 	*ret = id;
 	return 0;
-}
-
-uint64_t ck_id_hash64(const struct ck_id *id)
-{
-	uint64_t v;
-
-	memcpy(&v, id->b + 8, sizeof(v));
-	return v;
 }
 
 bool ck_is_zero(const void *p, size_t len)
