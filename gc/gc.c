@@ -283,11 +283,13 @@ int ck_gc_run(struct ck_repo *r, const struct ck_gc_opts *o,
 	if (q == 0)
 		q = ck_gc_sweep(r, o->dry_run, &rep.garbage_chunks,
 				&rep.garbage_bytes);
-	if (q == 0 && !o->dry_run && o->compact &&
-	    (rep.versions_deleted || rep.garbage_chunks)) {
-		q = ck_catalog_compact(r->cat, CK_CF_CHUNKS);
-		if (q == 0)
-			q = ck_catalog_compact(r->cat, CK_CF_REFS);
+	if (q == 0 && !o->dry_run && o->compact) {
+		bool done;
+
+		/* Also after versions `rm` deleted since the last gc. */
+		q = ck_repo_compact(r, rep.versions_deleted ||
+					       rep.garbage_chunks,
+				    &done);
 	}
 	(void)ck_du(ck_repo_path(r), &rep.disk_after);
 	rep.seconds = now_s() - t0;

@@ -134,7 +134,13 @@ int ck_catalog_open(const char *path, const struct ck_catalog_opts *o,
 			/* Small enough that old files (where retention makes
 			 * garbage) can be rewritten without touching new ones. */
 			rocksdb_options_set_blob_file_size(co, 16 << 20);
-			rocksdb_options_set_enable_blob_gc(co, 1);
+			/* Blob garbage collection relocates every live record
+			 * of the oldest blob files that a compaction meets,
+			 * garbage or not: during ingest it rewrote the first
+			 * version's records again and again. It runs only in
+			 * the compaction after a deletion, where the garbage
+			 * is (ck_catalog_compact(); docs/decisions.md, D1). */
+			rocksdb_options_set_enable_blob_gc(co, 0);
 			rocksdb_options_set_blob_gc_age_cutoff(co, 0.5);
 			rocksdb_options_set_blob_gc_force_threshold(co, 0.5);
 			rocksdb_options_set_blob_compression_type(
@@ -449,6 +455,19 @@ int ck_iter_status(struct ck_iter *it)
 	return catalog_result(err, "iterate");
 }
 
+/* Turns blob garbage collection of the chunks family on or off (a
+ * mutable option: no reopen). */
+static int blob_gc(struct ck_catalog *c, bool on)
+{
+	static const char *const keys[] = { "enable_blob_garbage_collection" };
+	const char *vals[] = { on ? "true" : "false" };
+	char *err = NULL;
+
+	rocksdb_set_options_cf(c->db, c->cf[CK_CF_CHUNKS], 1, keys, vals,
+			       &err);
+	return catalog_result(err, "set blob gc");
+}
+
 int ck_catalog_compact(struct ck_catalog *c, enum ck_cf cf)
 {
 	rocksdb_flushoptions_t *fo;
@@ -464,6 +483,11 @@ int ck_catalog_compact(struct ck_catalog *c, enum ck_cf cf)
 	r = catalog_result(err, "flush");
 	if (r < 0)
 		return r;
+	if (cf == CK_CF_CHUNKS) {
+		r = blob_gc(c, true);
+		if (r < 0)
+			return r;
+	}
 	{
 		/* Force the bottommost level too: that is where deleted
 		 * records and the blob files they point into are dropped. */
@@ -474,7 +498,9 @@ int ck_catalog_compact(struct ck_catalog *c, enum ck_cf cf)
 					     NULL, 0);
 		rocksdb_compactoptions_destroy(co);
 	}
-	return 0;
+	if (cf == CK_CF_CHUNKS)
+		r = blob_gc(c, false);
+	return r;
 }
 
 int ck_catalog_property_u64(struct ck_catalog *c, enum ck_cf cf,

@@ -312,6 +312,14 @@ static int settle(struct deletion *d, struct ck_batch *b, int64_t st[6],
 	return 0;
 }
 
+/* The space of freed records returns only in a compaction that collects
+ * blob garbage (catalog.c), which gc runs: mark that one is due. */
+static void mark_compact(struct ck_batch *b)
+{
+	ck_batch_put(b, CK_CF_META, CK_KEY_COMPACT, strlen(CK_KEY_COMPACT),
+		     "1", 1);
+}
+
 int ck_repo_versions_delete(struct ck_repo *r, const char *container,
 			    const struct ck_version *vs, size_t nvids,
 			    bool dry_run, struct ck_delete_report *rep)
@@ -357,6 +365,7 @@ int ck_repo_versions_delete(struct ck_repo *r, const char *container,
 	}
 	if (dry_run)
 		goto out;
+	mark_compact(b);
 	q = ck_catalog_write(r->cat, b, true);
 	if (q < 0)
 		goto out;
@@ -446,6 +455,8 @@ int ck_repo_reclaim(struct ck_repo *r, bool dry_run, uint64_t *ret_chunks,
 	*ret_bytes = (uint64_t)-st[2];
 	if (dry_run || nseeds == 0)
 		goto out;
+	if (st[0])
+		mark_compact(b);
 	q = ck_catalog_write(r->cat, b, true);
 	if (q == 0 && st[0])
 		r->del_epoch++;
@@ -454,3 +465,46 @@ out:
 	deletion_end(&d, b);
 	return q;
 }
+
+int ck_repo_compact(struct ck_repo *r, bool force, bool *ret_done)
+{
+	struct ck_batch *b = NULL;
+	void *v = NULL;
+	size_t vlen = 0;
+	bool due;
+	int q;
+
+	*ret_done = false;
+	if (ck_repo_read_only(r))
+		return -EROFS;
+	/* Cleared before the compaction starts: a deletion meanwhile
+	 * marks it due again. */
+	pthread_mutex_lock(&r->lock);
+	q = ck_catalog_get(r->cat, CK_CF_META, CK_KEY_COMPACT,
+			   strlen(CK_KEY_COMPACT), &v, &vlen);
+	free(v);
+	due = q == 0;
+	if (q == -ENOENT)
+		q = 0;
+	if (q == 0 && due) {
+		b = ck_batch_new(r->cat);
+		if (!b) {
+			q = -ENOMEM;
+		} else {
+			ck_batch_delete(b, CK_CF_META, CK_KEY_COMPACT,
+					strlen(CK_KEY_COMPACT));
+			q = ck_catalog_write(r->cat, b, true);
+			ck_batch_free(b);
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (q < 0 || !(due || force))
+		return q;
+	q = ck_catalog_compact(r->cat, CK_CF_CHUNKS);
+	if (q == 0)
+		q = ck_catalog_compact(r->cat, CK_CF_REFS);
+	if (q == 0)
+		*ret_done = true;
+	return q;
+}
+

@@ -43,6 +43,9 @@
 #define CK_KEY_EPOCH "meta.epoch"
 #define CK_KEY_GROUP_SIZE "meta.group_size"
 #define CK_KEY_POLICY "meta.policy"
+/* Set by every deletion that frees chunks, cleared when ck_repo_compact()
+ * starts: the next gc compacts (delete.c). */
+#define CK_KEY_COMPACT "meta.compact_pending"
 #define CK_KEY_VERSION_PREFIX "C"
 
 #define CK_STAT_CHUNKS "chunks"

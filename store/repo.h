@@ -226,6 +226,11 @@ int ck_repo_versions_delete(struct ck_repo *r, const char *container,
  * still holds, with what they alone kept alive. */
 int ck_repo_reclaim(struct ck_repo *r, bool dry_run, uint64_t *ret_chunks,
 		    uint64_t *ret_bytes);
+/* Compacts the chunk and reference families, collecting blob garbage
+ * (the space of freed records returns to the file system), if a
+ * deletion freed records since the last such compaction, or if @force;
+ * *ret_done says whether it ran. */
+int ck_repo_compact(struct ck_repo *r, bool force, bool *ret_done);
 /* Pins (never deleted by retention) or unpins a version. */
 int ck_repo_version_pin(struct ck_repo *r, const char *container,
 			uint32_t seq, bool pinned);
