@@ -503,8 +503,18 @@ int ck_repo_compact(struct ck_repo *r, bool force, bool *ret_done)
 	q = ck_catalog_compact(r->cat, CK_CF_CHUNKS);
 	if (q == 0)
 		q = ck_catalog_compact(r->cat, CK_CF_REFS);
-	if (q == 0)
+	if (q == 0) {
 		*ret_done = true;
+	} else if (due) {
+		/* Still due: the next gc tries again (best effort; a
+		 * repository that cannot write has bigger problems). */
+		b = ck_batch_new(r->cat);
+		if (b) {
+			mark_compact(b);
+			(void)ck_catalog_write(r->cat, b, true);
+			ck_batch_free(b);
+		}
+	}
 	return q;
 }
 
