@@ -21,6 +21,7 @@
 #include "compress.h"
 #include "fs.h"
 #include "log.h"
+#include "mem.h"
 
 /* A path below the spool's data directory: <ctr>/<name>/<path>. */
 #define SPATH_MAX (2 * CK_NAME_MAX + CK_PATH_MAX + 8)
@@ -1074,15 +1075,8 @@ static int dl_add(struct dlist *d, const char *name, uint64_t ino,
 	for (size_t i = 0; i < d->n; i++)
 		if (!strcmp(d->e[i].name, name))
 			return 0;
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 32;
-		void *nv = realloc(d->e, cap * sizeof(*d->e));
-
-		if (!nv)
-			return -ENOMEM;
-		d->e = nv;
-		d->cap = cap;
-	}
+	if (CK_GROW(d->e, d->n, d->cap, 32) < 0)
+		return -ENOMEM;
 	d->e[d->n].name = strdup(name);
 	if (!d->e[d->n].name)
 		return -ENOMEM;

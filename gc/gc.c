@@ -21,6 +21,7 @@
 #include "gc.h"
 #include "idmap.h"
 #include "keys.h"
+#include "mem.h"
 #include "repo_internal.h"
 
 #define GC_BATCH_VERSIONS 4
@@ -125,16 +126,9 @@ int ck_gc_sweep(struct ck_repo *r, bool dry_run, uint64_t *ret_chunks,
 			}
 			continue;
 		}
-		if (ndead == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			void *nd = realloc(dead, ncap * sizeof(*dead));
-
-			if (!nd) {
-				q = -ENOMEM;
-				goto out;
-			}
-			dead = nd;
-			cap = ncap;
+		if (CK_GROW(dead, ndead, cap, 64) < 0) {
+			q = -ENOMEM;
+			goto out;
 		}
 		memcpy(dead[ndead++].k, k, klen);
 	}

@@ -12,6 +12,7 @@
 #include "chunk.h"
 #include "idmap.h"
 #include "log.h"
+#include "mem.h"
 #include "push.h"
 #include "upload.h"
 
@@ -449,15 +450,8 @@ static int add_pfile(struct ck_upload *up, const struct ck_upload_file *f,
 {
 	struct pfile *pf;
 
-	if (up->nfiles == up->files_cap) {
-		size_t ncap = up->files_cap ? up->files_cap * 2 : 64;
-		void *nv = realloc(up->files, ncap * sizeof(*up->files));
-
-		if (!nv)
-			return -ENOMEM;
-		up->files = nv;
-		up->files_cap = ncap;
-	}
+	if (CK_GROW(up->files, up->nfiles, up->files_cap, 64) < 0)
+		return -ENOMEM;
 	pf = &up->files[up->nfiles];
 	pf->path = strdup(f->path);
 	if (!pf->path)
@@ -478,15 +472,8 @@ static int add_base(struct ck_upload *up, const struct ck_id *id,
 {
 	if (up->nbases >= UINT32_MAX - 1)
 		return -E2BIG;
-	if (up->nbases == up->bases_cap) {
-		size_t ncap = up->bases_cap ? up->bases_cap * 2 : 1024;
-		void *nv = realloc(up->bases, ncap * sizeof(*up->bases));
-
-		if (!nv)
-			return -ENOMEM;
-		up->bases = nv;
-		up->bases_cap = ncap;
-	}
+	if (CK_GROW(up->bases, up->nbases, up->bases_cap, 1024) < 0)
+		return -ENOMEM;
 	up->bases[up->nbases++] = *id;
 	*ret = (uint32_t)up->nbases;
 	return 0;
@@ -734,18 +721,11 @@ int ck_upload_chunks(struct ck_upload *up, const void *body, size_t len,
 				    ck_id_to_hex(&id, hex), clen, WANT_LEN(v));
 			goto out;
 		}
-		if (nin == incap) {
-			size_t ncap = incap ? incap * 2 : 256;
-			void *ni = realloc(in, ncap * sizeof(*in));
-
-			if (!ni) {
-				q = set_err(err, cap, -ENOMEM,
-					    "cannot store chunk %s",
-					    ck_id_to_hex(&id, hex));
-				goto out;
-			}
-			in = ni;
-			incap = ncap;
+		if (CK_GROW(in, nin, incap, 256) < 0) {
+			q = set_err(err, cap, -ENOMEM,
+				    "cannot store chunk %s",
+				    ck_id_to_hex(&id, hex));
+			goto out;
 		}
 		in[nin] = (struct ck_chunk_in){
 			.id = id,

@@ -25,6 +25,7 @@
 #include "fsutil.h"
 #include "libarchive.h"
 #include "log.h"
+#include "mem.h"
 #include "push.h"
 
 #define IO_BUF (1u << 20)
@@ -291,15 +292,8 @@ static int copy_data(struct imp *im, int fd, const char *member,
 static int add_meta(struct imp *im, const char *path,
 		    const struct ck_file_meta *m)
 {
-	if (im->n == im->cap) {
-		size_t cap = im->cap ? im->cap * 2 : 256;
-		void *nv = realloc(im->mm, cap * sizeof(*im->mm));
-
-		if (!nv)
-			return -ENOMEM;
-		im->mm = nv;
-		im->cap = cap;
-	}
+	if (CK_GROW(im->mm, im->n, im->cap, 256) < 0)
+		return -ENOMEM;
 	im->mm[im->n].path = path;
 	im->mm[im->n].m = *m;
 	im->n++;

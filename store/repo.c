@@ -19,6 +19,7 @@
 #include "idmap.h"
 #include "keys.h"
 #include "log.h"
+#include "mem.h"
 #include "pool.h"
 #include "repo_internal.h"
 
@@ -428,16 +429,9 @@ int ck_repo_containers(struct ck_repo *r, char (**ret)[CK_NAME_MAX + 1],
 			continue;
 		if (strlen(last) == clen && memcmp(last, k + 1, clen) == 0)
 			continue;
-		if (n == cap) {
-			void *nn;
-
-			cap = cap ? cap * 2 : 16;
-			nn = realloc(names, cap * sizeof(*names));
-			if (!nn) {
-				q = -ENOMEM;
-				goto out;
-			}
-			names = nn;
+		if (CK_GROW(names, n, cap, 16) < 0) {
+			q = -ENOMEM;
+			goto out;
 		}
 		memcpy(names[n], k + 1, clen);
 		names[n][clen] = 0;
@@ -477,16 +471,9 @@ int ck_repo_versions(struct ck_repo *r, const char *container,
 		size_t vlen;
 		const void *v = ck_iter_value(it, &vlen);
 
-		if (n == cap) {
-			void *nn;
-
-			cap = cap ? cap * 2 : 16;
-			nn = realloc(vs, cap * sizeof(*vs));
-			if (!nn) {
-				q = -ENOMEM;
-				goto out;
-			}
-			vs = nn;
+		if (CK_GROW(vs, n, cap, 16) < 0) {
+			q = -ENOMEM;
+			goto out;
 		}
 		q = ck_version_decode(v, vlen, &vs[n]);
 		if (q < 0)
@@ -610,16 +597,9 @@ int ck_repo_view_entries(struct ck_repo *r, uint64_t vid, enum ck_view view,
 		const char *k = ck_iter_key(it, &klen);
 		const void *v = ck_iter_value(it, &vlen);
 
-		if (n == cap) {
-			void *nn;
-
-			cap = cap ? cap * 2 : 32;
-			nn = realloc(es, cap * sizeof(*es));
-			if (!nn) {
-				q = -ENOMEM;
-				goto out;
-			}
-			es = nn;
+		if (CK_GROW(es, n, cap, 32) < 0) {
+			q = -ENOMEM;
+			goto out;
 		}
 		q = ck_entry_decode(k + 9, klen - 9, v, vlen, &es[n]);
 		if (q < 0)

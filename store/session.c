@@ -23,6 +23,7 @@
 #include "idmap.h"
 #include "keys.h"
 #include "log.h"
+#include "mem.h"
 #include "pool.h"
 #include "repo_internal.h"
 #include "session_internal.h"
@@ -73,17 +74,10 @@ int ck_session_begin(struct ck_repo *r, const char *container,
 	pthread_mutex_lock(&r->lock);
 	s->epoch = r->del_epoch;
 	s->sid = ++r->next_session;
-	if (r->nlive == r->live_cap) {
-		size_t ncap = r->live_cap ? r->live_cap * 2 : 16;
-		void *nl = realloc(r->live, ncap * sizeof(*r->live));
-
-		if (!nl) {
-			pthread_mutex_unlock(&r->lock);
-			free(s);
-			return -ENOMEM;
-		}
-		r->live = nl;
-		r->live_cap = ncap;
+	if (CK_GROW(r->live, r->nlive, r->live_cap, 16) < 0) {
+		pthread_mutex_unlock(&r->lock);
+		free(s);
+		return -ENOMEM;
 	}
 	for (size_t i = 0; i < r->nlive; i++)
 		r->live[i]->alone = false;
@@ -235,15 +229,8 @@ static int add_to(struct ck_sfile **v, size_t *n, size_t *cap,
 {
 	if (*n >= MAX_ENTRIES)
 		return -E2BIG;
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 32;
-		void *nf = realloc(*v, ncap * sizeof(**v));
-
-		if (!nf)
-			return -ENOMEM;
-		*v = nf;
-		*cap = ncap;
-	}
+	if (CK_GROW(*v, *n, *cap, 32) < 0)
+		return -ENOMEM;
 	(*v)[*n].e = *e;
 	(*v)[*n].ids = ids;
 	(*n)++;
@@ -324,15 +311,8 @@ static int remember_written(struct ck_session *s, const struct ck_id *id,
 	q = ck_chunk_parse(rec, len, &h);
 	if (q < 0)
 		return q;
-	if (s->nwrec == s->wrec_cap) {
-		size_t ncap = s->wrec_cap ? s->wrec_cap * 2 : 1024;
-		void *nw = realloc(s->wrec, ncap * sizeof(*s->wrec));
-
-		if (!nw)
-			return -ENOMEM;
-		s->wrec = nw;
-		s->wrec_cap = ncap;
-	}
+	if (CK_GROW(s->wrec, s->nwrec, s->wrec_cap, 1024) < 0)
+		return -ENOMEM;
 	sl = ck_idmap_upsert(&s->whdr, id, &isnew);
 	if (!sl)
 		return -ENOMEM;
@@ -505,15 +485,8 @@ static int encode(struct ck_session *s, struct ck_enc *enc, const void *data,
 static int queue_record(struct ck_session *s, const struct ck_id *id,
 			const void *rec, size_t len)
 {
-	if (s->npend == s->pend_cap) {
-		size_t ncap = s->pend_cap ? s->pend_cap * 2 : 1024;
-		void *np = realloc(s->pend, ncap * sizeof(*s->pend));
-
-		if (!np)
-			return -ENOMEM;
-		s->pend = np;
-		s->pend_cap = ncap;
-	}
+	if (CK_GROW(s->pend, s->npend, s->pend_cap, 1024) < 0)
+		return -ENOMEM;
 	if (s->pbuf_len + len > s->pbuf_cap) {
 		size_t ncap = s->pbuf_cap ? s->pbuf_cap : (1u << 20);
 		void *nb;
@@ -1264,16 +1237,9 @@ static int own_chunks(struct ck_session *s, struct ck_batch *b,
 	ck_idmap_foreach(&s->ids, sl) {
 		if (sl->val != ID_WRITTEN)
 			continue;
-		if (nwork == cap) {
-			size_t ncap = cap ? cap * 2 : 1024;
-			void *nw = realloc(work, ncap * sizeof(*work));
-
-			if (!nw) {
-				q = -ENOMEM;
-				goto out;
-			}
-			work = nw;
-			cap = ncap;
+		if (CK_GROW(work, nwork, cap, 1024) < 0) {
+			q = -ENOMEM;
+			goto out;
 		}
 		work[nwork++] = sl->id;
 	}
@@ -1353,16 +1319,9 @@ owned:
 		if (q < 0)
 			goto out;
 		if (q == 0 && !ck_idmap_find(&owned, &h.base)) {
-			if (nwork == cap) {
-				size_t ncap = cap ? cap * 2 : 1024;
-				void *nw = realloc(work, ncap * sizeof(*work));
-
-				if (!nw) {
-					q = -ENOMEM;
-					goto out;
-				}
-				work = nw;
-				cap = ncap;
+			if (CK_GROW(work, nwork, cap, 1024) < 0) {
+				q = -ENOMEM;
+				goto out;
 			}
 			work[nwork++] = h.base;
 		}

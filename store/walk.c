@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mem.h"
 #include "walk.h"
 
 static int set_err(struct ck_walk *w, const char *path, int r)
@@ -46,16 +47,9 @@ int ck_walk_dir(struct ck_walk *w, const char *rel, int depth)
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (nn == cap) {
-			void *nv;
-
-			cap = cap ? cap * 2 : 64;
-			nv = realloc(names, cap * sizeof(*names));
-			if (!nv) {
-				q = -ENOMEM;
-				goto out;
-			}
-			names = nv;
+		if (CK_GROW(names, nn, cap, 64) < 0) {
+			q = -ENOMEM;
+			goto out;
 		}
 		names[nn] = strdup(de->d_name);
 		if (!names[nn]) {
@@ -73,16 +67,9 @@ int ck_walk_dir(struct ck_walk *w, const char *rel, int depth)
 			q = set_err(w, rel, -E2BIG);
 			goto out;
 		}
-		if (w->n == w->cap) {
-			void *nv;
-
-			w->cap = w->cap ? w->cap * 2 : 64;
-			nv = realloc(w->v, w->cap * sizeof(*w->v));
-			if (!nv) {
-				q = -ENOMEM;
-				goto out;
-			}
-			w->v = nv;
+		if (CK_GROW(w->v, w->n, w->cap, 64) < 0) {
+			q = -ENOMEM;
+			goto out;
 		}
 		it = &w->v[w->n];
 		len = snprintf(it->path, sizeof(it->path), "%s%s%s", rel,
