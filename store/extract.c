@@ -52,6 +52,7 @@ static int decode_range(struct ck_repo *r, const struct ck_entry *e,
 	q = ck_repo_chunk_records(r, nw, want, recs, lens);
 	if (q < 0)
 		return q;
+	ck_repo_bases_prefetch(r, nw, recs, lens);
 	for (size_t j = 0; j < nw; j++) {
 		size_t i = idx[j];
 		uint64_t c = first + i;

@@ -880,12 +880,78 @@ int ck_repo_base_get(struct ck_repo *r, const struct ck_id *id,
 	return ck_repo_base_get_hdr(r, id, depth, ret, NULL);
 }
 
+/* The cache entry of base @id decoded from its record; NULL with *err
+ * set if the record is not a valid base for a delta of depth @depth (a
+ * base must be shallower than its delta, which bounds recursion even on
+ * a crafted repository, and a page chunk). */
+static struct base_entry *base_make(struct ck_repo *r, const struct ck_id *id,
+				    unsigned depth, const void *rec,
+				    size_t len, int *err)
+{
+	struct base_entry *e;
+	int q;
+
+	e = malloc(sizeof(*e) + r->settings.chunk_unit);
+	if (!e) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	q = ck_chunk_parse(rec, len, &e->hdr);
+	if (q == 0 && e->hdr.depth >= depth)
+		q = -EBADMSG;
+	if (q == 0 && e->hdr.raw_len > r->settings.chunk_unit)
+		q = -EBADMSG;
+	if (q == 0)
+		q = ck_repo_chunk_decode(r, id, rec, len, e->data,
+					 r->settings.chunk_unit);
+	if (q < 0) {
+		free(e);
+		*err = q;
+		return NULL;
+	}
+	e->id = *id;
+	e->len = (size_t)q;
+	e->refs = 1; /* the cache's */
+	return e;
+}
+
+/* Puts @e in its slot (replacing what was there). */
+static void base_insert(struct ck_repo *r, struct base_entry *e)
+{
+	size_t slot = (size_t)ck_id_hash64(&e->id) % CK_BASE_CACHE_SLOTS;
+	struct base_entry *old;
+
+	pthread_mutex_lock(&r->cache_lock);
+	old = r->base_cache[slot];
+	r->base_cache[slot] = e;
+	if (old && --old->refs == 0)
+		free(old);
+	pthread_mutex_unlock(&r->cache_lock);
+}
+
+/* Whether the cache holds base @id usable by a delta of depth @depth. */
+static bool base_cached(struct ck_repo *r, const struct ck_id *id,
+			unsigned depth)
+{
+	size_t slot = (size_t)ck_id_hash64(id) % CK_BASE_CACHE_SLOTS;
+	struct base_entry *e;
+	bool yes;
+
+	pthread_mutex_lock(&r->cache_lock);
+	e = r->base_cache[slot];
+	yes = e && ck_id_equal(&e->id, id) && e->hdr.depth < depth;
+	pthread_mutex_unlock(&r->cache_lock);
+	return yes;
+}
+
 int ck_repo_base_get_hdr(struct ck_repo *r, const struct ck_id *id,
 			 unsigned depth, void **ret,
 			 struct ck_chunk_hdr *ret_hdr)
 {
 	size_t slot = (size_t)ck_id_hash64(id) % CK_BASE_CACHE_SLOTS;
 	struct base_entry *e;
+	void *rec = NULL;
+	size_t len = 0;
 	int q;
 
 	if (depth == 0)
@@ -902,52 +968,121 @@ int ck_repo_base_get_hdr(struct ck_repo *r, const struct ck_id *id,
 	}
 	pthread_mutex_unlock(&r->cache_lock);
 
-	e = malloc(sizeof(*e) + r->settings.chunk_unit);
-	if (!e)
-		return -ENOMEM;
-	{
-		void *rec = NULL;
-		size_t len = 0;
-		struct ck_chunk_hdr h;
-
-		q = ck_catalog_get(r->cat, CK_CF_CHUNKS, id->b, CK_ID_SIZE,
-				   &rec, &len);
-		if (q == 0) {
-			/* A base must be shallower than its delta: this
-			 * bounds recursion even on a crafted repository. */
-			q = ck_chunk_parse(rec, len, &h);
-			if (q == 0 && h.depth >= depth)
-				q = -EBADMSG;
-			if (q == 0 && h.raw_len > r->settings.chunk_unit)
-				q = -EBADMSG; /* bases are page chunks */
-			if (q == 0)
-				q = ck_repo_chunk_decode(
-					r, id, rec, len, e->data,
-					r->settings.chunk_unit);
-			e->hdr = h;
-		}
-		free(rec);
-	}
-	if (q < 0) {
-		free(e);
+	q = ck_catalog_get(r->cat, CK_CF_CHUNKS, id->b, CK_ID_SIZE, &rec,
+			   &len);
+	if (q < 0)
 		return q;
-	}
-	e->id = *id;
-	e->len = (size_t)q;
-	e->refs = 2; /* the cache's and the caller's */
+	e = base_make(r, id, depth, rec, len, &q);
+	free(rec);
+	if (!e)
+		return q;
+	e->refs++; /* and the caller's */
 	if (ret_hdr)
 		*ret_hdr = e->hdr;
-	pthread_mutex_lock(&r->cache_lock);
-	{
-		struct base_entry *old = r->base_cache[slot];
-
-		r->base_cache[slot] = e;
-		if (old && --old->refs == 0)
-			free(old);
-	}
-	pthread_mutex_unlock(&r->cache_lock);
+	base_insert(r, e);
 	*ret = e->data;
 	return (int)e->len;
+}
+
+/*
+ * Batched base reads. Decoding the deltas of a range one by one reads
+ * each missing base with its own lookup, and a base that is a delta
+ * itself reads its own base the same way: on pyweb-direct, a restore of
+ * the last version read 1,283 bases one lookup at a time beside 2,700
+ * chunks read in batches. Here the bases the cache lacks are read one
+ * chain level at a time with one batched lookup per level, then decoded
+ * deepest level first into the cache, where decoding the range finds
+ * them. Best effort: whatever fails here (or is evicted before its use)
+ * is read again by ck_repo_base_get(), which reports the error.
+ */
+struct base_want {
+	struct ck_id id;
+	unsigned depth; /* of the shallowest delta wanting it */
+};
+
+/* Adds the base of record @rec (if a delta whose base is not cached) to
+ * @w unless already there. */
+static void want_base(struct ck_repo *r, const void *rec, size_t len,
+		      struct base_want *w, size_t *nw)
+{
+	struct ck_chunk_hdr h;
+
+	if (!rec || ck_chunk_parse(rec, len, &h) < 0 ||
+	    h.enc != CK_ENC_DELTA || h.depth == 0)
+		return;
+	for (size_t i = 0; i < *nw; i++)
+		if (ck_id_equal(&w[i].id, &h.base)) {
+			if (h.depth < w[i].depth)
+				w[i].depth = h.depth;
+			return;
+		}
+	if (base_cached(r, &h.base, h.depth))
+		return;
+	w[*nw].id = h.base;
+	w[*nw].depth = h.depth;
+	(*nw)++;
+}
+
+void ck_repo_bases_prefetch(struct ck_repo *r, size_t n,
+			    void *const *recs, const size_t *lens)
+{
+	struct base_want *w[CK_DELTA_MAX_DEPTH + 1] = { NULL };
+	void **brecs[CK_DELTA_MAX_DEPTH + 1] = { NULL };
+	size_t *blens[CK_DELTA_MAX_DEPTH + 1] = { NULL };
+	size_t nw[CK_DELTA_MAX_DEPTH + 1] = { 0 };
+	struct ck_id *ids = NULL;
+	unsigned levels = 0;
+
+	if (!n)
+		return;
+	ids = malloc(n * sizeof(*ids));
+	if (!ids)
+		return;
+	/* Each record wants at most one base, so a level has at most n. */
+	for (unsigned l = 0; l <= CK_DELTA_MAX_DEPTH; l++) {
+		w[l] = malloc(n * sizeof(*w[l]));
+		brecs[l] = calloc(n, sizeof(*brecs[l]));
+		blens[l] = calloc(n, sizeof(*blens[l]));
+		if (!w[l] || !brecs[l] || !blens[l])
+			goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		want_base(r, recs[i], lens ? lens[i] : 0, w[0], &nw[0]);
+	for (unsigned l = 0; l <= CK_DELTA_MAX_DEPTH && nw[l]; l++) {
+		for (size_t i = 0; i < nw[l]; i++)
+			ids[i] = w[l][i].id;
+		if (ck_repo_chunk_records(r, nw[l], ids, brecs[l],
+					  blens[l]) < 0)
+			break;
+		levels = l + 1;
+		if (l == CK_DELTA_MAX_DEPTH)
+			break;
+		for (size_t i = 0; i < nw[l]; i++)
+			want_base(r, brecs[l][i], blens[l][i], w[l + 1],
+				  &nw[l + 1]);
+	}
+	while (levels-- > 0)
+		for (size_t i = 0; i < nw[levels]; i++) {
+			struct base_entry *e;
+			int q;
+
+			if (!brecs[levels][i])
+				continue;
+			e = base_make(r, &w[levels][i].id, w[levels][i].depth,
+				      brecs[levels][i], blens[levels][i], &q);
+			if (e)
+				base_insert(r, e);
+		}
+out:
+	for (unsigned l = 0; l <= CK_DELTA_MAX_DEPTH; l++) {
+		if (brecs[l])
+			for (size_t i = 0; i < nw[l]; i++)
+				free(brecs[l][i]);
+		free(w[l]);
+		free(brecs[l]);
+		free(blens[l]);
+	}
+	free(ids);
 }
 
 void ck_repo_base_put(struct ck_repo *r, void *data)

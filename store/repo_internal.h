@@ -55,6 +55,11 @@ struct ck_chunk_hdr;
 int ck_repo_base_get_hdr(struct ck_repo *r, const struct ck_id *id,
 			 unsigned depth, void **ret,
 			 struct ck_chunk_hdr *ret_hdr);
+/* Reads the delta bases that records @recs (NULL entries skipped) need
+ * and the base cache lacks, whole chains, in one batched lookup per
+ * chain level, and decodes them into the cache (repo.c). Best effort. */
+void ck_repo_bases_prefetch(struct ck_repo *r, size_t n, void *const *recs,
+			    const size_t *lens);
 
 int ck_repo_version_get_seq(struct ck_repo *r, const char *container,
 			    uint32_t seq, struct ck_version *ret);
