@@ -1023,39 +1023,42 @@ static void want_base(struct ck_repo *r, const void *rec, size_t len,
 	(*nw)++;
 }
 
-void ck_repo_bases_prefetch(struct ck_repo *r, size_t n,
-			    void *const *recs, const size_t *lens)
+/* Reads the wanted bases @w0 (@nw0 of them, at most @n) and the whole
+ * chains under them, then decodes them into the cache. */
+static void bases_prefetch(struct ck_repo *r, size_t n,
+			   const struct base_want *w0, size_t nw0)
 {
-	struct base_want *w[CK_DELTA_MAX_DEPTH + 1] = { NULL };
-	void **brecs[CK_DELTA_MAX_DEPTH + 1] = { NULL };
-	size_t *blens[CK_DELTA_MAX_DEPTH + 1] = { NULL };
-	size_t nw[CK_DELTA_MAX_DEPTH + 1] = { 0 };
+	struct base_want *w[CK_DELTA_MAX_DEPTH + 2] = { NULL };
+	void **brecs[CK_DELTA_MAX_DEPTH + 2] = { NULL };
+	size_t *blens[CK_DELTA_MAX_DEPTH + 2] = { NULL };
+	size_t nw[CK_DELTA_MAX_DEPTH + 2] = { 0 };
+	const unsigned maxl = CK_DELTA_MAX_DEPTH + 1;
 	struct ck_id *ids = NULL;
 	unsigned levels = 0;
 
-	if (!n)
+	if (!nw0)
 		return;
 	ids = malloc(n * sizeof(*ids));
 	if (!ids)
 		return;
 	/* Each record wants at most one base, so a level has at most n. */
-	for (unsigned l = 0; l <= CK_DELTA_MAX_DEPTH; l++) {
+	for (unsigned l = 0; l <= maxl; l++) {
 		w[l] = malloc(n * sizeof(*w[l]));
 		brecs[l] = calloc(n, sizeof(*brecs[l]));
 		blens[l] = calloc(n, sizeof(*blens[l]));
 		if (!w[l] || !brecs[l] || !blens[l])
 			goto out;
 	}
-	for (size_t i = 0; i < n; i++)
-		want_base(r, recs[i], lens ? lens[i] : 0, w[0], &nw[0]);
-	for (unsigned l = 0; l <= CK_DELTA_MAX_DEPTH && nw[l]; l++) {
+	memcpy(w[0], w0, nw0 * sizeof(*w0));
+	nw[0] = nw0;
+	for (unsigned l = 0; l <= maxl && nw[l]; l++) {
 		for (size_t i = 0; i < nw[l]; i++)
 			ids[i] = w[l][i].id;
 		if (ck_repo_chunk_records(r, nw[l], ids, brecs[l],
 					  blens[l]) < 0)
 			break;
 		levels = l + 1;
-		if (l == CK_DELTA_MAX_DEPTH)
+		if (l == maxl)
 			break;
 		for (size_t i = 0; i < nw[l]; i++)
 			want_base(r, brecs[l][i], blens[l][i], w[l + 1],
@@ -1074,7 +1077,7 @@ void ck_repo_bases_prefetch(struct ck_repo *r, size_t n,
 				base_insert(r, e);
 		}
 out:
-	for (unsigned l = 0; l <= CK_DELTA_MAX_DEPTH; l++) {
+	for (unsigned l = 0; l <= maxl; l++) {
 		if (brecs[l])
 			for (size_t i = 0; i < nw[l]; i++)
 				free(brecs[l][i]);
@@ -1083,6 +1086,46 @@ out:
 		free(blens[l]);
 	}
 	free(ids);
+}
+
+void ck_repo_bases_prefetch(struct ck_repo *r, size_t n,
+			    void *const *recs, const size_t *lens)
+{
+	struct base_want *w;
+	size_t nw = 0;
+
+	if (!n || !(w = malloc(n * sizeof(*w))))
+		return;
+	for (size_t i = 0; i < n; i++)
+		want_base(r, recs[i], lens[i], w, &nw);
+	bases_prefetch(r, n, w, nw);
+	free(w);
+}
+
+void ck_repo_bases_prefetch_ids(struct ck_repo *r, size_t n,
+				const struct ck_id *const *ids)
+{
+	struct base_want *w;
+	size_t nw = 0;
+
+	if (!n || !(w = malloc(n * sizeof(*w))))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		bool dup = false;
+
+		if (!ids[i] ||
+		    base_cached(r, ids[i], CK_DELTA_MAX_DEPTH + 1))
+			continue;
+		for (size_t k = 0; k < nw && !dup; k++)
+			dup = ck_id_equal(&w[k].id, ids[i]);
+		if (dup)
+			continue;
+		w[nw].id = *ids[i];
+		w[nw].depth = CK_DELTA_MAX_DEPTH + 1;
+		nw++;
+	}
+	bases_prefetch(r, n, w, nw);
+	free(w);
 }
 
 void ck_repo_base_put(struct ck_repo *r, void *data)

@@ -60,6 +60,10 @@ int ck_repo_base_get_hdr(struct ck_repo *r, const struct ck_id *id,
  * chain level, and decodes them into the cache (repo.c). Best effort. */
 void ck_repo_bases_prefetch(struct ck_repo *r, size_t n, void *const *recs,
 			    const size_t *lens);
+/* The same for bases @ids (NULL entries skipped) that ingest will try
+ * deltas against, and the chains under them. */
+void ck_repo_bases_prefetch_ids(struct ck_repo *r, size_t n,
+				const struct ck_id *const *ids);
 
 int ck_repo_version_get_seq(struct ck_repo *r, const char *container,
 			    uint32_t seq, struct ck_version *ret);

@@ -826,6 +826,13 @@ static int put_items(struct ck_session *s, struct par_item *items, size_t n)
 
 	for (size_t i = 0; par && i < n; i++)
 		par = items[i].len <= unit;
+	if (s->r->settings.deltas && n <= BLOCK_CHUNKS) {
+		const struct ck_id *bases[BLOCK_CHUNKS] = { NULL };
+
+		for (size_t i = 0; i < n; i++)
+			bases[i] = items[i].base;
+		ck_repo_bases_prefetch_ids(s->r, n, bases);
+	}
 	if (par && !s->pool_tried) {
 		unsigned h = ck_pool_default_helpers();
 
