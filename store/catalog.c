@@ -540,6 +540,37 @@ int ck_catalog_compact(struct ck_catalog *c, enum ck_cf cf)
 	return r;
 }
 
+bool ck_catalog_settle_counts(struct ck_catalog *c)
+{
+	rocksdb_column_family_metadata_t *m;
+	uint64_t l0 = 0, total, below;
+	size_t l0_files = 0;
+
+	if (c->read_only || c->failed)
+		return false;
+	m = rocksdb_get_column_family_metadata_cf(c->db, c->cf[CK_CF_REFS]);
+	if (!m)
+		return false;
+	total = rocksdb_column_family_metadata_get_size(m);
+	if (rocksdb_column_family_metadata_get_level_count(m) > 0) {
+		rocksdb_level_metadata_t *l =
+			rocksdb_column_family_metadata_get_level_metadata(m,
+									  0);
+
+		if (l) {
+			l0 = rocksdb_level_metadata_get_size(l);
+			l0_files = rocksdb_level_metadata_get_file_count(l);
+			rocksdb_level_metadata_destroy(l);
+		}
+	}
+	rocksdb_column_family_metadata_destroy(m);
+	below = total - l0;
+	if (!l0_files || (l0_files < 2 && !below) || l0 * 2 < below)
+		return false;
+	rocksdb_compact_range_cf(c->db, c->cf[CK_CF_REFS], NULL, 0, NULL, 0);
+	return true;
+}
+
 int ck_catalog_property_u64(struct ck_catalog *c, enum ck_cf cf,
 			    const char *name, uint64_t *ret)
 {

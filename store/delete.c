@@ -498,7 +498,13 @@ int ck_repo_compact(struct ck_repo *r, bool force, bool *ret_done)
 		}
 	}
 	pthread_mutex_unlock(&r->lock);
-	if (q < 0 || !(due || force))
+	if (q == 0 && !(due || force)) {
+		/* Nothing freed: merge the counts' operands if they have
+		 * piled up (catalog.h). */
+		*ret_done = ck_catalog_settle_counts(r->cat);
+		return 0;
+	}
+	if (q < 0)
 		return q;
 	q = ck_catalog_compact(r->cat, CK_CF_CHUNKS);
 	if (q == 0)

@@ -229,7 +229,9 @@ int ck_repo_reclaim(struct ck_repo *r, bool dry_run, uint64_t *ret_chunks,
 /* Compacts the chunk and reference families, collecting blob garbage
  * (the space of freed records returns to the file system), if a
  * deletion freed records since the last such compaction, or if @force;
- * *ret_done says whether it ran. */
+ * *ret_done says whether it ran. Otherwise merges the reference counts'
+ * operands if they have piled up (ck_catalog_settle_counts(); *ret_done
+ * says whether that ran). */
 int ck_repo_compact(struct ck_repo *r, bool force, bool *ret_done);
 /* Pins (never deleted by retention) or unpins a version. */
 int ck_repo_version_pin(struct ck_repo *r, const char *container,

@@ -82,6 +82,22 @@ after=$(du -sb "$R2" | cut -f1)
 ck -q --repo "$R2" fsck
 ck -q --repo "$R2" restore b "$T/o"; same_tree "$py/v08" "$T/o"; rm -rf "$T/o"
 
+# A gc with nothing to delete still merges the reference counts'
+# operands that pushes piled up (one level-0 table per push; pyweb-direct
+# pushed version by version: 328 KB of count tables, 105 KB merged), and
+# leaves every count as it was (fsck recounts them all).
+R3=$T/repo3
+ck -q --repo "$R3" init
+for v in "$py"/v*; do ck -q --repo "$R3" push p "$v"; done
+refs() { ck --repo "$R3" stats --json | json 'd["disk"]["refs_tables"]'; }
+before=$(refs)
+ck -q --repo "$R3" gc
+after=$(refs)
+[ $((after * 2)) -lt "$before" ] || fail "gc did not merge the count tables ($before -> $after B)"
+ck -q --repo "$R3" fsck
+ck -q --repo "$R3" gc
+[ "$(refs)" = "$after" ] || fail "a second gc rewrote merged counts ($after -> $(refs) B)"
+
 # incomplete versions expire
 mkdir "$T/partial"; cp "$src/v01/"*.img "$T/partial/"
 ck -q --repo "$R" push inc "$T/partial"
