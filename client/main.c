@@ -15,7 +15,7 @@
 const struct verb ck_verbs[] = {
 	{ "init", verb_init,
 	  "[--chunk-size BYTES] [--zstd-level N] [--no-deltas]\n"
-	  "       [--group-size VG]",
+	  "       [--no-dictionary] [--group-size VG]",
 	  "create a repository" },
 	{ "push", verb_push,
 	  "CONTAINER DIR... [--name NAME] [--complete|--incomplete]",

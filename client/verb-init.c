@@ -12,6 +12,7 @@ int verb_init(int argc, char **argv)
 		{ "chunk-size", required_argument, NULL, 'c' },
 		{ "zstd-level", required_argument, NULL, 'z' },
 		{ "no-deltas", no_argument, NULL, 'D' },
+		{ "no-dictionary", no_argument, NULL, 'N' },
 		{ "group-size", required_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -39,6 +40,9 @@ int verb_init(int argc, char **argv)
 			break;
 		case 'D':
 			s.deltas = false;
+			break;
+		case 'N':
+			s.dictionary = false;
 			break;
 		case 'g':
 			s.group_size = (uint32_t)strtoul(optarg, &end, 10);
@@ -72,8 +76,8 @@ int verb_init(int argc, char **argv)
 	if (!arg_quiet)
 		fprintf(stderr,
 			"ckstore: initialized repository '%s' (chunk unit %u, "
-			"zstd %d, deltas %s)\n",
+			"zstd %d, deltas %s, dictionary %s)\n",
 			arg_repo, s.chunk_unit, s.zstd_level,
-			s.deltas ? "on" : "off");
+			s.deltas ? "on" : "off", s.dictionary ? "on" : "off");
 	return EXIT_OK;
 }

@@ -24,6 +24,7 @@ int ck_chunk_parse(const void *rec, size_t len, struct ck_chunk_hdr *ret)
 		h.body_off = CK_CHUNK_HDR;
 		break;
 	case CK_ENC_ZSTD:
+	case CK_ENC_ZDICT:
 		if (h.depth != 0 || len == CK_CHUNK_HDR)
 			return -EBADMSG;
 		h.body_off = CK_CHUNK_HDR;

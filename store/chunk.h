@@ -6,13 +6,16 @@
  *
  *   off  size  field
  *   0    1     format      CK_CHUNK_FORMAT (1)
- *   1    1     encoding    CK_ENC_RAW | CK_ENC_ZSTD | CK_ENC_DELTA
+ *   1    1     encoding    CK_ENC_RAW | CK_ENC_ZSTD | CK_ENC_DELTA |
+ *                          CK_ENC_ZDICT
  *   2    1     depth       0 unless a delta: 1 + depth of the base
  *   3    1     reserved    0
  *   4    4     raw_len     u32 LE, bytes the record decodes to
  *   8    16    base ID     present only for CK_ENC_DELTA
- *   ...        body        raw bytes, a zstd frame, or a zstd frame made
- *                          with the base's raw bytes as prefix dictionary
+ *   ...        body        raw bytes, a zstd frame, a zstd frame made
+ *                          with the base's raw bytes as prefix dictionary,
+ *                          or a zstd frame made with the repository's
+ *                          trained dictionary (meta.zstd_dict, format 2)
  *
  * Invariants: decoding a record (with its base, for a delta) yields
  * raw_len bytes whose keyed hash is the record's key; a delta's depth is
@@ -39,6 +42,7 @@ enum ck_chunk_enc {
 	CK_ENC_RAW = 0,
 	CK_ENC_ZSTD = 1,
 	CK_ENC_DELTA = 2,
+	CK_ENC_ZDICT = 3,
 };
 
 struct ck_chunk_hdr {

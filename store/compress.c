@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
+#define ZDICT_STATIC_LINKING_ONLY /* fastCover's parameters */
+#include <zdict.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -16,8 +20,9 @@ size_t ck_compress_bound(size_t n)
 	return ZSTD_compressBound(n);
 }
 
-int ck_compress(int level, const void *src, size_t n, const void *prefix,
-		size_t prefix_len, void *dst, size_t cap, size_t *ret_len)
+/* The thread's compression context, at @level, no prefix or dictionary
+ * left from an earlier frame. */
+static int cctx_get(int level, ZSTD_CCtx **ret)
 {
 	size_t r;
 
@@ -37,12 +42,12 @@ int ck_compress(int level, const void *src, size_t n, const void *prefix,
 					     1);
 		tl_level = level;
 	}
-	/* A prefix is consumed by the next frame only, so set it every
-	 * time; NULL clears it. */
-	r = ZSTD_CCtx_refPrefix(tl_cctx, prefix, prefix ? prefix_len : 0);
-	if (ZSTD_isError(r))
-		return -EINVAL;
-	r = ZSTD_compress2(tl_cctx, dst, cap, src, n);
+	*ret = tl_cctx;
+	return 0;
+}
+
+static int compress_result(size_t r, size_t *ret_len)
+{
 	if (ZSTD_isError(r)) {
 		ck_log_debug("zstd compress: %s", ZSTD_getErrorName(r));
 		/* A failed frame leaves the context mid-stream: the next
@@ -54,6 +59,137 @@ int ck_compress(int level, const void *src, size_t n, const void *prefix,
 	}
 	*ret_len = r;
 	return 0;
+}
+
+int ck_compress(int level, const void *src, size_t n, const void *prefix,
+		size_t prefix_len, void *dst, size_t cap, size_t *ret_len)
+{
+	ZSTD_CCtx *c;
+	size_t r;
+	int q;
+
+	q = cctx_get(level, &c);
+	if (q < 0)
+		return q;
+	/* A prefix is consumed by the next frame only, so set it every
+	 * time; NULL clears it. */
+	r = ZSTD_CCtx_refPrefix(c, prefix, prefix ? prefix_len : 0);
+	if (ZSTD_isError(r))
+		return -EINVAL;
+	return compress_result(ZSTD_compress2(c, dst, cap, src, n), ret_len);
+}
+
+struct ck_zdict {
+	ZSTD_CDict *cd;
+	ZSTD_DDict *dd;
+	int level;
+};
+
+int ck_zdict_train(const void *samples, size_t n, size_t len, int level,
+		   void *dst, size_t cap, size_t *ret_len)
+{
+	ZDICT_fastCover_params_t p;
+	size_t *sizes, r;
+
+	if (n < CK_ZDICT_MIN_SAMPLES)
+		return -EINVAL;
+	sizes = malloc(n * sizeof(*sizes));
+	if (!sizes)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		sizes[i] = len;
+	/* Fixed parameters (no search): on 512 pages of each real series
+	 * 6 % smaller pages than without a dictionary, in about 20 ms
+	 * (docs/decisions.md, D17). */
+	memset(&p, 0, sizeof(p));
+	p.k = 200;
+	p.d = 8;
+	p.f = 18;
+	p.accel = 4;
+	p.zParams.compressionLevel = level;
+	r = ZDICT_trainFromBuffer_fastCover(dst, cap, samples, sizes,
+					    (unsigned)n, p);
+	free(sizes);
+	if (ZDICT_isError(r)) {
+		ck_log_debug("zstd dictionary: %s", ZDICT_getErrorName(r));
+		return -EINVAL;
+	}
+	*ret_len = r;
+	return 0;
+}
+
+int ck_zdict_new(const void *dict, size_t len, int level,
+		 struct ck_zdict **ret)
+{
+	struct ck_zdict *d;
+
+	/* A trained dictionary starts with its magic number: anything else
+	 * would be taken as raw content and decode to something else. */
+	if (len < 8 || ZDICT_getDictID(dict, len) == 0)
+		return -EBADMSG;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->level = level;
+	d->cd = ZSTD_createCDict(dict, len, level);
+	d->dd = ZSTD_createDDict(dict, len);
+	if (!d->cd || !d->dd) {
+		ck_zdict_free(d);
+		return -ENOMEM;
+	}
+	*ret = d;
+	return 0;
+}
+
+struct ck_zdict *ck_zdict_free(struct ck_zdict *d)
+{
+	if (!d)
+		return NULL;
+	ZSTD_freeCDict(d->cd);
+	ZSTD_freeDDict(d->dd);
+	free(d);
+	return NULL;
+}
+
+int ck_compress_dict(const struct ck_zdict *d, const void *src, size_t n,
+		     void *dst, size_t cap, size_t *ret_len)
+{
+	ZSTD_CCtx *c;
+	size_t r;
+	int q;
+
+	q = cctx_get(d->level, &c);
+	if (q < 0)
+		return q;
+	r = ZSTD_CCtx_refCDict(c, d->cd);
+	if (ZSTD_isError(r))
+		return -EINVAL;
+	r = ZSTD_compress2(c, dst, cap, src, n);
+	/* Unlike a prefix, a dictionary stays for every later frame; it can
+	 * be dropped only between frames, so after a failed one the context
+	 * is reset first. */
+	if (ZSTD_isError(r))
+		(void)ZSTD_CCtx_reset(c, ZSTD_reset_session_only);
+	(void)ZSTD_CCtx_refCDict(c, NULL);
+	return compress_result(r, ret_len);
+}
+
+int ck_decompress_dict(const struct ck_zdict *d, const void *src, size_t n,
+		       void *dst, size_t expect)
+{
+	size_t r;
+
+	if (!tl_dctx) {
+		tl_dctx = ZSTD_createDCtx();
+		if (!tl_dctx)
+			return -ENOMEM;
+	}
+	r = ZSTD_decompress_usingDDict(tl_dctx, dst, expect, src, n, d->dd);
+	if (ZSTD_isError(r)) {
+		ck_log_debug("zstd decompress: %s", ZSTD_getErrorName(r));
+		return -EBADMSG;
+	}
+	return r == expect ? 0 : -EBADMSG;
 }
 
 int ck_decompress(const void *src, size_t n, const void *prefix,

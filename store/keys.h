@@ -38,6 +38,10 @@
 #define CK_KEY_CHUNK_UNIT "meta.chunk_unit"
 #define CK_KEY_ZSTD_LEVEL "meta.zstd_level"
 #define CK_KEY_DELTAS "meta.deltas"
+/* "1": train a dictionary from the first large pages file pushed
+ * (format 2); the dictionary itself once trained. */
+#define CK_KEY_ZDICT_ON "meta.zstd_dict_on"
+#define CK_KEY_ZDICT "meta.zstd_dict"
 #define CK_KEY_CREATED "meta.created"
 #define CK_KEY_NEXT_VID "meta.next_vid"
 #define CK_KEY_EPOCH "meta.epoch"

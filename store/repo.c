@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,12 +154,14 @@ int ck_repo_init(const char *path, const struct ck_repo_settings *s)
 		r = -ENOMEM;
 		goto out;
 	}
-	batch_put_num(b, CK_KEY_FORMAT, CK_FORMAT_VERSION);
+	batch_put_num(b, CK_KEY_FORMAT, s->dictionary ? 2 : 1);
 	ck_batch_put(b, CK_CF_META, CK_KEY_SECRET, strlen(CK_KEY_SECRET),
 		     secret, sizeof(secret));
 	batch_put_num(b, CK_KEY_CHUNK_UNIT, s->chunk_unit);
 	batch_put_num(b, CK_KEY_ZSTD_LEVEL, (uint64_t)s->zstd_level);
 	batch_put_num(b, CK_KEY_DELTAS, s->deltas);
+	if (s->dictionary)
+		batch_put_num(b, CK_KEY_ZDICT_ON, 1);
 	batch_put_num(b, CK_KEY_GROUP_SIZE, s->group_size);
 	batch_put_num(b, CK_KEY_CREATED, (uint64_t)time(NULL));
 	batch_put_num(b, CK_KEY_NEXT_VID, 1);
@@ -243,6 +246,115 @@ static int take_lock(struct ck_repo *r, const char *program)
 	return 0;
 }
 
+/* Loads the repository's dictionary, if it has one, once per process:
+ * this process is the only writer, and a reader sees the database as it
+ * was when it opened it. Caller holds r->lock. */
+static int zdict_load_locked(struct ck_repo *r)
+{
+	struct ck_zdict *d = NULL;
+	void *v = NULL;
+	size_t n = 0;
+	int q;
+
+	if (atomic_load(&r->zdict_checked))
+		return 0;
+	q = ck_catalog_get(r->cat, CK_CF_META, CK_KEY_ZDICT,
+			   strlen(CK_KEY_ZDICT), &v, &n);
+	if (q == 0) {
+		q = ck_zdict_new(v, n, r->settings.zstd_level, &d);
+		if (q < 0)
+			ck_log_warning("repository '%s': its zstd dictionary "
+				       "is damaged; records made with it "
+				       "cannot be read",
+				       r->path);
+	}
+	free(v);
+	if (q == -ENOENT)
+		q = 0;
+	if (q < 0)
+		return q;
+	atomic_store(&r->zdict, d);
+	atomic_store(&r->zdict_checked, true);
+	return 0;
+}
+
+int ck_repo_zdict(struct ck_repo *r, const struct ck_zdict **ret)
+{
+	const struct ck_zdict *d = atomic_load(&r->zdict);
+	int q = 0;
+
+	if (!d && !atomic_load(&r->zdict_checked)) {
+		pthread_mutex_lock(&r->lock);
+		q = zdict_load_locked(r);
+		pthread_mutex_unlock(&r->lock);
+		d = atomic_load(&r->zdict);
+	}
+	*ret = d;
+	return q;
+}
+
+/*
+ * The dictionary is trained once, from the first pages file (or upload
+ * batch) of at least CK_ZDICT_MIN_SAMPLES pages that a repository with
+ * the setting on receives, and never changes: every CK_ENC_ZDICT record
+ * names it implicitly. It is written before any record made with it, in
+ * an unsynced batch: the WAL is ordered, so a record that survives a
+ * crash implies its dictionary did (the rule of chunks before versions,
+ * docs/format.md). Sessions racing to train keep the first one stored.
+ */
+int ck_repo_zdict_train(struct ck_repo *r, const void *samples, size_t n,
+			size_t len)
+{
+	struct ck_zdict *d = NULL;
+	struct ck_batch *b = NULL;
+	size_t dlen = 0;
+	void *dict;
+	int q;
+
+	if (!r->settings.dictionary || ck_repo_read_only(r) ||
+	    n < CK_ZDICT_MIN_SAMPLES || atomic_load(&r->zdict) ||
+	    atomic_exchange(&r->zdict_tried, true))
+		return 0;
+	dict = malloc(CK_ZDICT_SIZE);
+	if (!dict)
+		return -ENOMEM;
+	q = ck_zdict_train(samples, n, len, r->settings.zstd_level, dict,
+			   CK_ZDICT_SIZE, &dlen);
+	if (q == 0)
+		q = ck_zdict_new(dict, dlen, r->settings.zstd_level, &d);
+	if (q < 0) {
+		/* No dictionary (pages zstd cannot train on): pages are
+		 * compressed alone, as without one; this process does not
+		 * try again. */
+		free(dict);
+		return q == -ENOMEM ? q : 0;
+	}
+	pthread_mutex_lock(&r->lock);
+	q = zdict_load_locked(r);
+	if (q < 0 || atomic_load(&r->zdict))
+		goto out; /* another session was first, or it is damaged */
+	b = ck_batch_new(r->cat);
+	if (!b) {
+		q = -ENOMEM;
+		goto out;
+	}
+	ck_batch_put(b, CK_CF_META, CK_KEY_ZDICT, strlen(CK_KEY_ZDICT), dict,
+		     dlen);
+	q = ck_catalog_write(r->cat, b, false);
+	if (q == 0) {
+		atomic_store(&r->zdict, d);
+		d = NULL;
+		ck_log_debug("trained a %zu-byte zstd dictionary from %zu "
+			     "pages", dlen, n);
+	}
+out:
+	pthread_mutex_unlock(&r->lock);
+	ck_batch_free(b);
+	ck_zdict_free(d);
+	free(dict);
+	return q;
+}
+
 int ck_repo_open(const char *path, enum ck_open_flags flags,
 		 const char *program, struct ck_repo **ret)
 {
@@ -286,7 +398,7 @@ int ck_repo_open(const char *path, enum ck_open_flags flags,
 	q = meta_get_num(r->cat, CK_KEY_FORMAT, &v);
 	if (q < 0)
 		goto fail;
-	if (v != CK_FORMAT_VERSION) {
+	if (v < CK_FORMAT_MIN || v > CK_FORMAT_VERSION) {
 		q = -EPROTONOSUPPORT;
 		goto fail;
 	}
@@ -311,6 +423,14 @@ int ck_repo_open(const char *path, enum ck_open_flags flags,
 	if (q < 0)
 		goto fail;
 	r->settings.deltas = v != 0;
+	q = meta_get_num(r->cat, CK_KEY_ZDICT_ON, &v);
+	if (q == -ENOENT) {
+		v = 0;
+		q = 0;
+	}
+	if (q < 0)
+		goto fail;
+	r->settings.dictionary = v != 0;
 	q = meta_get_num(r->cat, CK_KEY_GROUP_SIZE, &v);
 	if (q == -ENOENT) {
 		v = 5;
@@ -373,6 +493,7 @@ struct ck_repo *ck_repo_free(struct ck_repo *r)
 	}
 	for (size_t i = 0; i < CK_BASE_CACHE_SLOTS; i++)
 		free(r->base_cache[i]); /* no reader is left */
+	ck_zdict_free(atomic_load(&r->zdict));
 	pthread_mutex_destroy(&r->lock);
 	pthread_mutex_destroy(&r->cache_lock);
 	free(r->live);
@@ -823,6 +944,16 @@ int ck_repo_chunk_decode(struct ck_repo *r, const struct ck_id *id,
 	case CK_ENC_ZSTD:
 		q = ck_decompress(body, blen, NULL, 0, buf, h.raw_len);
 		break;
+	case CK_ENC_ZDICT: {
+		const struct ck_zdict *d;
+
+		q = ck_repo_zdict(r, &d);
+		if (q == 0)
+			q = d ? ck_decompress_dict(d, body, blen, buf,
+						   h.raw_len)
+			      : -EBADMSG;
+		break;
+	}
 	case CK_ENC_DELTA:
 		q = ck_repo_base_get(r, &h.base, h.depth, &base);
 		if (q < 0)

@@ -58,7 +58,10 @@
 #include "catalog.h"
 #include "id.h"
 
-#define CK_FORMAT_VERSION 1
+/* Format written by init: 2 with a dictionary (records may be
+ * CK_ENC_ZDICT), else 1; both are read. */
+#define CK_FORMAT_VERSION 2
+#define CK_FORMAT_MIN 1
 #define CK_SMALL_CHUNK (64u << 10) /* chunk size of non-page files */
 #define CK_NAME_MAX 128		   /* container and version names */
 #define CK_PATH_MAX 1024	   /* paths inside a version */
@@ -73,9 +76,11 @@ struct ck_repo_settings {
 	int zstd_level;		/* 1..19 */
 	bool deltas;		/* store changed pages as deltas */
 	uint32_t group_size;	/* VG: dumps per version group, 1..16 */
+	bool dictionary;	/* zstd dictionary trained from the first
+				 * large pages file (format 2) */
 };
 
-#define CK_REPO_SETTINGS_DEFAULT { 4096, 3, true, 5 }
+#define CK_REPO_SETTINGS_DEFAULT { 4096, 3, true, 5, true }
 
 enum ck_open_flags {
 	CK_OPEN_READ = 0,  /* read-only: works while another process holds */

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 
 #include "catalog.h"
 #include "id.h"
@@ -15,6 +17,7 @@
 #define CK_BASE_CACHE_SLOTS 4096
 
 struct base_entry;
+struct ck_zdict;
 
 struct ck_repo {
 	char *path;
@@ -42,7 +45,22 @@ struct ck_repo {
 	 * started by the first such read. */
 	struct ck_pool *read_pool; /* cache_lock */
 	bool read_pool_tried;	   /* cache_lock */
+
+	/* The trained zstd dictionary (compress.h), loaded at first use;
+	 * set once, under lock. */
+	struct ck_zdict *_Atomic zdict;
+	atomic_bool zdict_checked; /* loaded, or known to be absent */
+	atomic_bool zdict_tried;   /* this process tried to train one */
 };
+
+/* The repository's dictionary, or NULL if it has none (loaded at first
+ * call); -EBADMSG if it is damaged. */
+int ck_repo_zdict(struct ck_repo *r, const struct ck_zdict **ret);
+/* Trains and stores the dictionary from @n samples of @len bytes if the
+ * repository wants one and has none yet (repo.c). Best effort: a
+ * dictionary that cannot be trained leaves pages compressed alone. */
+int ck_repo_zdict_train(struct ck_repo *r, const void *samples, size_t n,
+			size_t len);
 
 /* Decoded base chunk of a delta (borrowed until ck_repo_base_put());
  * returns its length. @depth is the delta's depth: the base must be

@@ -31,6 +31,10 @@
 #define MAX_ENTRIES 100000
 #define PENDING_FLUSH (8u << 20) /* bytes of new records per batch */
 #define BLOCK_CHUNKS 256
+/* Dictionaries are for page-sized chunks: trained from at most 4 MiB of
+ * chunks no larger than 16 KiB. */
+#define ZDICT_UNIT (16u << 10)
+#define ZDICT_SAMPLE_BYTES (4u << 20)
 
 /* Flags in the session's ID map. */
 enum {
@@ -428,6 +432,26 @@ static int flush(struct ck_session *s)
 	return q;
 }
 
+/* Compresses @data whole: with the repository's dictionary when it has
+ * one and @len is a page-file chunk (*ret_enc CK_ENC_ZDICT), else alone
+ * (CK_ENC_ZSTD). */
+static int compress_whole(struct ck_session *s, const void *data, size_t len,
+			  void *dst, size_t cap, size_t *ret_len,
+			  enum ck_chunk_enc *ret_enc)
+{
+	struct ck_repo *r = s->r;
+	const struct ck_zdict *d = NULL;
+
+	if (r->settings.dictionary && len <= r->settings.chunk_unit &&
+	    ck_repo_zdict(r, &d) == 0 && d) {
+		*ret_enc = CK_ENC_ZDICT;
+		return ck_compress_dict(d, data, len, dst, cap, ret_len);
+	}
+	*ret_enc = CK_ENC_ZSTD;
+	return ck_compress(r->settings.zstd_level, data, len, NULL, 0, dst,
+			   cap, ret_len);
+}
+
 /* Encodes @data as a record: a delta against @base when that is smaller,
  * else zstd, else raw. Returns the record in enc->buf (enc->cap bytes at
  * least ck_compress_bound(@len) + CK_CHUNK_HDR_DELTA). The delta is tried
@@ -439,6 +463,7 @@ static int encode(struct ck_session *s, struct ck_enc *enc, const void *data,
 {
 	struct ck_repo *r = s->r;
 	struct ck_chunk_hdr h = { .enc = CK_ENC_RAW, .raw_len = (uint32_t)len };
+	enum ck_chunk_enc whole;
 	uint8_t plain[8192];
 	size_t zlen = len, hl;
 	int q;
@@ -446,27 +471,27 @@ static int encode(struct ck_session *s, struct ck_enc *enc, const void *data,
 	if (base && r->settings.deltas)
 		(void)ck_session_try_delta(s, enc, data, len, base, &h, &zlen);
 	if (h.enc != CK_ENC_DELTA) {
-		q = ck_compress(r->settings.zstd_level, data, len, NULL, 0,
-				enc->buf + CK_CHUNK_HDR_DELTA,
-				enc->cap - CK_CHUNK_HDR_DELTA, &zlen);
+		q = compress_whole(s, data, len, enc->buf + CK_CHUNK_HDR_DELTA,
+				   enc->cap - CK_CHUNK_HDR_DELTA, &zlen,
+				   &whole);
 		if (q < 0 && q != -ENOSPC)
 			return q;
 		if (q == -ENOSPC || zlen >= len)
 			zlen = len; /* raw */
 		else
-			h.enc = CK_ENC_ZSTD;
+			h.enc = whole;
 	} else if (zlen > CK_GOOD_DELTA) {
 		/* Whole wins unless the delta saves more than its base ID
 		 * costs (the rule of ck_session_try_delta()). */
 		size_t plen = 0, cap = zlen + CK_ID_SIZE + 8;
 
-		q = ck_compress(r->settings.zstd_level, data, len, NULL, 0,
-				plain, cap < sizeof(plain) ? cap : sizeof(plain),
-				&plen);
+		q = compress_whole(s, data, len, plain,
+				   cap < sizeof(plain) ? cap : sizeof(plain),
+				   &plen, &whole);
 		if (q < 0 && q != -ENOSPC)
 			return q;
 		if (q == 0) {
-			h = (struct ck_chunk_hdr){ .enc = CK_ENC_ZSTD,
+			h = (struct ck_chunk_hdr){ .enc = whole,
 						   .raw_len = (uint32_t)len };
 			memcpy(enc->buf + CK_CHUNK_HDR_DELTA, plain, plen);
 			zlen = plen;
@@ -913,6 +938,87 @@ static int encode_block(struct ck_session *s, const struct ck_id *ask,
 	return put_items(s, items, n);
 }
 
+/* Whether the repository still wants a dictionary trained (the first
+ * pages file of a repository created with one, compress.h). */
+static bool wants_zdict(struct ck_session *s)
+{
+	struct ck_repo *r = s->r;
+	const struct ck_zdict *d = NULL;
+
+	return r->settings.dictionary && r->settings.chunk_unit <= ZDICT_UNIT &&
+	       !atomic_load(&r->zdict_tried) && ck_repo_zdict(r, &d) == 0 &&
+	       !d;
+}
+
+/* Trains the dictionary from up to CK_ZDICT_MAX_SAMPLES non-zero chunks
+ * taken evenly from the @n chunks get(k) returns (NULL: none). */
+static int train_zdict(struct ck_session *s, size_t n,
+		       const uint8_t *(*get)(void *ud, size_t k, uint8_t *tmp),
+		       void *ud)
+{
+	const size_t cs = s->r->settings.chunk_unit;
+	size_t max = ZDICT_SAMPLE_BYTES / cs, ns = 0;
+	uint8_t *samples, *tmp;
+	int q = 0;
+
+	if (max > CK_ZDICT_MAX_SAMPLES)
+		max = CK_ZDICT_MAX_SAMPLES;
+	samples = malloc(max * cs);
+	tmp = malloc(cs);
+	if (!samples || !tmp) {
+		q = -ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < n && ns < max; k++) {
+		/* Evenly: the k-th of max positions spread over n. */
+		size_t at = n > max ? (size_t)((uint64_t)k * n / max) : k;
+		const uint8_t *c;
+
+		if (at >= n)
+			break;
+		c = get(ud, at, tmp);
+		if (!c || ck_is_zero(c, cs))
+			continue;
+		memcpy(samples + ns * cs, c, cs);
+		ns++;
+	}
+	q = ck_repo_zdict_train(s->r, samples, ns, cs);
+out:
+	free(samples);
+	free(tmp);
+	return q;
+}
+
+struct fd_pages {
+	int fd;
+	size_t cs;
+	uint64_t size;
+};
+
+static const uint8_t *fd_page(void *ud, size_t k, uint8_t *tmp)
+{
+	const struct fd_pages *f = ud;
+	uint64_t off = (uint64_t)k * f->cs;
+
+	if (off + f->cs > f->size ||
+	    ck_pread_all(f->fd, tmp, f->cs, (off_t)off) < 0)
+		return NULL;
+	return tmp;
+}
+
+struct in_pages {
+	const struct ck_chunk_in *in;
+	size_t cs;
+};
+
+static const uint8_t *in_page(void *ud, size_t k, uint8_t *tmp)
+{
+	const struct in_pages *p = ud;
+
+	(void)tmp;
+	return p->in[k].len == p->cs ? p->in[k].data : NULL;
+}
+
 int ck_session_put_chunks(struct ck_session *s, const struct ck_chunk_in *in,
 			  size_t n, size_t *bad)
 {
@@ -929,6 +1035,14 @@ int ck_session_put_chunks(struct ck_session *s, const struct ck_chunk_in *in,
 		ck_id_compute(&s->r->hasher, in[i].data, in[i].len, &got);
 		if (!ck_id_equal(&got, &in[i].id))
 			return -EBADMSG;
+	}
+	if (n >= CK_ZDICT_MIN_SAMPLES && wants_zdict(s)) {
+		struct in_pages p = { .in = in,
+				      .cs = s->r->settings.chunk_unit };
+		int q = train_zdict(s, n, in_page, &p);
+
+		if (q < 0)
+			return q;
 	}
 	for (size_t first = 0; first < n; first += BLOCK_CHUNKS) {
 		size_t m = n - first < BLOCK_CHUNKS ? n - first : BLOCK_CHUNKS;
@@ -993,6 +1107,13 @@ int ck_session_add_file_fd(struct ck_session *s, const char *path, int fd,
 	if (!ids || !buf) {
 		q = -ENOMEM;
 		goto out;
+	}
+	if (pages && n >= CK_ZDICT_MIN_SAMPLES && wants_zdict(s)) {
+		struct fd_pages f = { .fd = fd, .cs = cs, .size = size };
+
+		q = train_zdict(s, (size_t)n, fd_page, &f);
+		if (q < 0)
+			goto out;
 	}
 	for (uint64_t first = 0; first < n; first += BLOCK_CHUNKS) {
 		uint64_t cnt = n - first > BLOCK_CHUNKS ? BLOCK_CHUNKS

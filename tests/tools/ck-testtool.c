@@ -8,6 +8,10 @@
  *   ck-testtool chunk-of REPO CTR VER FILE INDEX
  *                                         print the ID of a file's chunk
  *   ck-testtool corrupt-id REPO ID        flip one byte of chunk ID's body
+ *   ck-testtool dict REPO                 print the format and the size
+ *                                         of the zstd dictionary (0: none)
+ *   ck-testtool corrupt-dict REPO         flip one byte of the dictionary's
+ *                                         content
  */
 #include <errno.h>
 #include <signal.h>
@@ -61,7 +65,9 @@ int main(int argc, char **argv)
 		for (;;)
 			pause();
 	}
-	q = ck_repo_open(argv[2], CK_OPEN_WRITE, "ck-testtool", &r);
+	q = ck_repo_open(argv[2],
+			 strcmp(argv[1], "dict") ? CK_OPEN_WRITE : CK_OPEN_READ,
+			 "ck-testtool", &r);
 	if (q < 0)
 		goto out;
 	if (!strcmp(argv[1], "corrupt")) {
@@ -93,6 +99,30 @@ int main(int argc, char **argv)
 		q = ck_id_from_hex(argv[3], &id);
 		if (q == 0)
 			q = corrupt(r, &id);
+	} else if (!strcmp(argv[1], "dict") ||
+		   !strcmp(argv[1], "corrupt-dict")) {
+		struct ck_catalog *c = ck_repo_catalog(r);
+		void *v = NULL, *f = NULL;
+		size_t n = 0, fl = 0;
+
+		q = ck_catalog_get(c, CK_CF_META, "meta.format", 11, &f, &fl);
+		if (q < 0)
+			goto out;
+		q = ck_catalog_get(c, CK_CF_META, "meta.zstd_dict", 14, &v, &n);
+		if (q == -ENOENT && !strcmp(argv[1], "dict"))
+			q = 0;
+		if (q == 0 && !strcmp(argv[1], "dict")) {
+			printf("format %.*s dict %zu\n", (int)fl, (char *)f, n);
+		} else if (q == 0) {
+			struct ck_batch *b = ck_batch_new(c);
+
+			((unsigned char *)v)[n - 100] ^= 0x55;
+			ck_batch_put(b, CK_CF_META, "meta.zstd_dict", 14, v, n);
+			q = ck_catalog_write(c, b, true);
+			ck_batch_free(b);
+		}
+		free(v);
+		free(f);
 	} else if (!strcmp(argv[1], "chunk-of") && argc == 7) {
 		struct ck_version v;
 		struct ck_entry e;
