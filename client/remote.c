@@ -540,6 +540,8 @@ int ck_remote_stats(struct ck_remote *rm, const char *container,
 	ret->delta_chunks = u64(o, "delta_chunks");
 	ret->delta_raw_bytes = u64(o, "delta_raw_bytes");
 	ret->delta_stored_bytes = u64(o, "delta_stored_bytes");
+	ret->list_chunks = u64(o, "list_chunks");
+	ret->list_stored_bytes = u64(o, "list_stored_bytes");
 	ret->disk_bytes = u64(o, "disk_bytes");
 	json_decref(o);
 	return 0;

@@ -16,7 +16,7 @@ static double ratio(uint64_t a, uint64_t b)
 
 int cli_print_stats(json_t *o, const char *ctr)
 {
-	char a[32], b[32], c1[32], d[32], e[32];
+	char a[32], b[32], c1[32], d[32], e[32], f[32];
 	json_t *pc;
 
 	if (arg_json)
@@ -41,16 +41,18 @@ int cli_print_stats(json_t *o, const char *ctr)
 	       "unique          %s in %" PRIu64 " chunks (dedup %.2fx)\n"
 	       "stored          %s (compression %.2fx, total %.2fx)\n"
 	       "deltas          %" PRIu64 " chunks, %s saved\n"
+	       "chunk lists     %" PRIu64 " chunks, %s\n"
 	       "on disk         %s\n",
 	       U("containers"), U("versions"),
 	       cli_size(U("logical_bytes"), a, sizeof(a)),
 	       cli_size(U("raw_bytes"), b, sizeof(b)), U("chunks"),
 	       ratio(U("logical_bytes"), U("raw_bytes")),
 	       cli_size(U("stored_bytes"), c1, sizeof(c1)),
-	       ratio(U("raw_bytes"), U("stored_bytes")),
+	       ratio(U("raw_bytes"), U("stored_bytes") - U("list_stored_bytes")),
 	       ratio(U("logical_bytes"), U("stored_bytes")), U("delta_chunks"),
 	       cli_size(U("delta_raw_bytes") - U("delta_stored_bytes"), d,
 			sizeof(d)),
+	       U("list_chunks"), cli_size(U("list_stored_bytes"), f, sizeof(f)),
 	       cli_size(U("disk_bytes"), e, sizeof(e)));
 #undef U
 	pc = json_object_get(o, "per_container");

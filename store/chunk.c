@@ -14,6 +14,9 @@ int ck_chunk_parse(const void *rec, size_t len, struct ck_chunk_hdr *ret)
 		return -EBADMSG;
 	h.enc = p[1];
 	h.depth = p[2];
+	h.flags = p[3];
+	if (h.flags & ~CK_CHUNK_LIST)
+		return -EBADMSG;
 	h.raw_len = ck_get_le32(p + 4);
 	if (h.raw_len == 0 || h.raw_len > CK_CHUNK_MAX)
 		return -EBADMSG;
@@ -50,7 +53,7 @@ size_t ck_chunk_write_hdr(const struct ck_chunk_hdr *h, void *dst)
 	p[0] = CK_CHUNK_FORMAT;
 	p[1] = (uint8_t)h->enc;
 	p[2] = h->depth;
-	p[3] = 0;
+	p[3] = h->flags;
 	ck_put_le32(p + 4, h->raw_len);
 	if (h->enc != CK_ENC_DELTA)
 		return CK_CHUNK_HDR;

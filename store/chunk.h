@@ -9,7 +9,8 @@
  *   1    1     encoding    CK_ENC_RAW | CK_ENC_ZSTD | CK_ENC_DELTA |
  *                          CK_ENC_ZDICT
  *   2    1     depth       0 unless a delta: 1 + depth of the base
- *   3    1     reserved    0
+ *   3    1     flags       CK_CHUNK_LIST: the chunk is a chunk list
+ *                          (format 2, repo_internal.h), else 0
  *   4    4     raw_len     u32 LE, bytes the record decodes to
  *   8    16    base ID     present only for CK_ENC_DELTA
  *   ...        body        raw bytes, a zstd frame, a zstd frame made
@@ -45,9 +46,12 @@ enum ck_chunk_enc {
 	CK_ENC_ZDICT = 3,
 };
 
+#define CK_CHUNK_LIST 1
+
 struct ck_chunk_hdr {
 	enum ck_chunk_enc enc;
 	uint8_t depth;
+	uint8_t flags; /* CK_CHUNK_LIST or 0 */
 	uint32_t raw_len;
 	struct ck_id base; /* valid for CK_ENC_DELTA */
 	size_t body_off;   /* offset of the body in the record */

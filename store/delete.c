@@ -81,11 +81,73 @@ static int seed(struct deletion *d, const struct ck_id *id)
 	return q;
 }
 
+/* One decrement for each of the @n IDs at @v not in @seen yet. */
+static int dec_ids(struct deletion *d, struct ck_idmap *seen, const uint8_t *v,
+		   size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct ck_id id;
+		bool isnew;
+		int q;
+
+		memcpy(id.b, v + i * CK_ID_SIZE, CK_ID_SIZE);
+		if (ck_id_is_zero(&id))
+			continue;
+		if (!ck_idmap_upsert(seen, &id, &isnew))
+			return -ENOMEM;
+		if (!isnew)
+			continue;
+		q = dec(d, &id);
+		if (q < 0)
+			return q;
+	}
+	return 0;
+}
+
+/* The same for the @n list chunks at @v (repo_internal.h) and the IDs
+ * they list (each list read once: @lists), read into @buf (CK_LIST_IDS
+ * IDs). */
+static int dec_lists(struct deletion *d, struct ck_idmap *seen,
+		     struct ck_idmap *lists, const uint8_t *v, size_t n,
+		     struct ck_id **buf)
+{
+	if (!*buf && !(*buf = malloc(CK_LIST_IDS * sizeof(**buf))))
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct ck_id id;
+		bool isnew;
+		int q;
+
+		memcpy(id.b, v + i * CK_ID_SIZE, CK_ID_SIZE);
+		q = dec_ids(d, seen, id.b, 1);
+		if (q < 0)
+			return q;
+		if (ck_id_is_zero(&id))
+			continue; /* a list of zero pages, not stored */
+		if (!ck_idmap_upsert(lists, &id, &isnew))
+			return -ENOMEM;
+		if (!isnew)
+			continue; /* the same list twice: its IDs too */
+		q = ck_repo_chunk_read(d->r, &id, *buf,
+				       CK_LIST_IDS * sizeof(**buf));
+		if (q < 0)
+			return q == -ENOENT ? -EBADMSG : q;
+		if (q % CK_ID_SIZE)
+			return -EBADMSG;
+		q = dec_ids(d, seen, (const uint8_t *)*buf,
+			    (size_t)q / CK_ID_SIZE);
+		if (q < 0)
+			return q;
+	}
+	return 0;
+}
+
 /* Collects one decrement per distinct chunk of version @vid and the keys
  * to delete. */
 static int collect(struct deletion *d, uint64_t vid, struct ck_batch *b)
 {
-	struct ck_idmap seen = CK_IDMAP_INIT;
+	struct ck_id *list = NULL;
+	struct ck_idmap seen = CK_IDMAP_INIT, lists = CK_IDMAP_INIT;
 	uint8_t prefix[9];
 	struct ck_iter *it = NULL;
 	int q = 0;
@@ -119,33 +181,23 @@ static int collect(struct deletion *d, uint64_t vid, struct ck_batch *b)
 			const uint8_t *v = ck_iter_value(it, &vlen);
 
 			ck_batch_delete(b, CK_CF_META, k, klen);
-			if (vlen % CK_ID_SIZE) {
+			if (vlen % CK_ID_SIZE == 1 && v[0] == CK_SEG_LISTED)
+				q = dec_lists(d, &seen, &lists, v + 1,
+					      vlen / CK_ID_SIZE, &list);
+			else if (vlen % CK_ID_SIZE == 0)
+				q = dec_ids(d, &seen, v, vlen / CK_ID_SIZE);
+			else
 				q = -EBADMSG;
+			if (q < 0)
 				goto out;
-			}
-			for (size_t i = 0; i < vlen; i += CK_ID_SIZE) {
-				struct ck_id id;
-				bool isnew;
-
-				memcpy(id.b, v + i, CK_ID_SIZE);
-				if (ck_id_is_zero(&id))
-					continue;
-				if (!ck_idmap_upsert(&seen, &id, &isnew)) {
-					q = -ENOMEM;
-					goto out;
-				}
-				if (!isnew)
-					continue;
-				q = dec(d, &id);
-				if (q < 0)
-					goto out;
-			}
 		}
 		q = ck_iter_status(it);
 		it = ck_iter_free(it);
 	}
 out:
 	ck_iter_free(it);
+	free(list);
+	ck_idmap_release(&lists);
 	ck_idmap_release(&seen);
 	return q;
 }
@@ -216,7 +268,7 @@ static void deletion_end(struct deletion *d, struct ck_batch *b)
  * (chunks, raw, stored, delta chunks, delta raw, delta stored). The
  * counts of d->st[0, done) are already read. Caller holds r->lock.
  */
-static int settle(struct deletion *d, struct ck_batch *b, int64_t st[6],
+static int settle(struct deletion *d, struct ck_batch *b, int64_t st[8],
 		  size_t done)
 {
 	struct ck_repo *r = d->r;
@@ -263,19 +315,27 @@ static int settle(struct deletion *d, struct ck_batch *b, int64_t st[6],
 			}
 			if (q < 0)
 				return q;
-			st[0]--;
-			st[2] -= (int64_t)len;
 			q = ck_chunk_parse(rec, len, &h);
 			free(rec);
+			st[2] -= (int64_t)len;
+			if (q == 0 && (h.flags & CK_CHUNK_LIST)) {
+				st[6]--;
+				st[7] -= (int64_t)len;
+			} else {
+				st[0]--;
+			}
 			if (q < 0) {
 				q = 0; /* unreadable record: free it anyway */
 				continue;
 			}
-			st[1] -= h.raw_len;
+			if (!(h.flags & CK_CHUNK_LIST))
+				st[1] -= h.raw_len;
 			if (h.enc == CK_ENC_DELTA) {
-				st[3]--;
-				st[4] -= h.raw_len;
-				st[5] -= (int64_t)len;
+				if (!(h.flags & CK_CHUNK_LIST)) {
+					st[3]--;
+					st[4] -= h.raw_len;
+					st[5] -= (int64_t)len;
+				}
 				q = dec(d, &h.base);
 				if (q < 0)
 					return q;
@@ -298,13 +358,14 @@ static int settle(struct deletion *d, struct ck_batch *b, int64_t st[6],
 		}
 	}
 	{
-		static const char *const names[6] = {
+		static const char *const names[8] = {
 			CK_STAT_CHUNKS,	      CK_STAT_RAW,
 			CK_STAT_STORED,	      CK_STAT_DELTA_CHUNKS,
 			CK_STAT_DELTA_RAW,    CK_STAT_DELTA_STORED,
+			CK_STAT_LIST_CHUNKS,  CK_STAT_LIST_STORED,
 		};
 
-		for (int i = 0; i < 6; i++)
+		for (int i = 0; i < 8; i++)
 			if (st[i])
 				ck_batch_add_u64(b, CK_CF_STATS, names[i],
 						 strlen(names[i]), st[i]);
@@ -327,7 +388,7 @@ int ck_repo_versions_delete(struct ck_repo *r, const char *container,
 	struct deletion d = { .r = r };
 	struct ck_batch *b = NULL;
 	uint8_t key[3 + 2 * CK_NAME_MAX + 4];
-	int64_t st[6] = { 0 };
+	int64_t st[8] = { 0 };
 	int q = 0;
 
 	q = deletion_begin(r, dry_run, &b);
@@ -406,7 +467,7 @@ int ck_repo_reclaim(struct ck_repo *r, bool dry_run, uint64_t *ret_chunks,
 	struct deletion d = { .r = r };
 	struct ck_batch *b = NULL;
 	struct ck_iter *it = NULL;
-	int64_t st[6] = { 0 };
+	int64_t st[8] = { 0 };
 	size_t nseeds;
 	int q;
 

@@ -88,6 +88,36 @@ static int expect(struct fsck *f, const struct ck_id *id)
 	return 0;
 }
 
+/* The list chunks of file @e (format 2) are references of the version
+ * too. */
+static int expect_lists(struct fsck *f, const struct ck_version *v,
+			const struct ck_entry *e, struct ck_idmap *seen)
+{
+	struct ck_id *lists = NULL;
+	size_t n = 0;
+	int q;
+
+	q = ck_repo_entry_lists(f->r, v->vid, e, &lists, &n);
+	if (q == -EBADMSG) {
+		problem(f, CK_FSCK_BAD_CATALOG,
+			"file '%s/%s/%s': chunk list is malformed",
+			v->container, v->name, e->path);
+		return 0;
+	}
+	for (size_t k = 0; q == 0 && k < n; k++) {
+		bool isnew;
+
+		if (ck_id_is_zero(&lists[k]))
+			continue;
+		if (!ck_idmap_upsert(seen, &lists[k], &isnew))
+			q = -ENOMEM;
+		else if (isnew)
+			q = expect(f, &lists[k]);
+	}
+	free(lists);
+	return q;
+}
+
 /* The files of one view of a version; @seen dedups references across
  * both views (a version counts once per chunk). */
 static int check_view(struct fsck *f, const struct ck_version *v,
@@ -143,6 +173,8 @@ static int check_view(struct fsck *f, const struct ck_version *v,
 				q = expect(f, &ids[k]);
 		}
 		free(ids);
+		if (q == 0)
+			q = expect_lists(f, v, &es[j], seen);
 	}
 	free(es);
 	return q;

@@ -58,6 +58,8 @@
 #define CK_STAT_DELTA_CHUNKS "delta_chunks"
 #define CK_STAT_DELTA_RAW "delta_raw_bytes"
 #define CK_STAT_DELTA_STORED "delta_stored_bytes"
+#define CK_STAT_LIST_CHUNKS "list_chunks"
+#define CK_STAT_LIST_STORED "list_stored_bytes"
 
 /* Callers size buffers from CK_NAME_MAX / CK_PATH_MAX, checked before. */
 static inline size_t ck_key_version_prefix(uint8_t *k, const char *ctr)

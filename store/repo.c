@@ -154,7 +154,7 @@ int ck_repo_init(const char *path, const struct ck_repo_settings *s)
 		r = -ENOMEM;
 		goto out;
 	}
-	batch_put_num(b, CK_KEY_FORMAT, s->dictionary ? 2 : 1);
+	batch_put_num(b, CK_KEY_FORMAT, CK_FORMAT_VERSION);
 	ck_batch_put(b, CK_CF_META, CK_KEY_SECRET, strlen(CK_KEY_SECRET),
 		     secret, sizeof(secret));
 	batch_put_num(b, CK_KEY_CHUNK_UNIT, s->chunk_unit);
@@ -248,7 +248,9 @@ static int take_lock(struct ck_repo *r, const char *program)
 
 /* Loads the repository's dictionary, if it has one, once per process:
  * this process is the only writer, and a reader sees the database as it
- * was when it opened it. Caller holds r->lock. */
+ * was when it opened it. Caller holds r->zdict_lock, its own mutex:
+ * decoding (which loads it first) happens under r->lock too (deletion
+ * reads list chunks). */
 static int zdict_load_locked(struct ck_repo *r)
 {
 	struct ck_zdict *d = NULL;
@@ -284,9 +286,9 @@ int ck_repo_zdict(struct ck_repo *r, const struct ck_zdict **ret)
 	int q = 0;
 
 	if (!d && !atomic_load(&r->zdict_checked)) {
-		pthread_mutex_lock(&r->lock);
+		pthread_mutex_lock(&r->zdict_lock);
 		q = zdict_load_locked(r);
-		pthread_mutex_unlock(&r->lock);
+		pthread_mutex_unlock(&r->zdict_lock);
 		d = atomic_load(&r->zdict);
 	}
 	*ret = d;
@@ -329,7 +331,7 @@ int ck_repo_zdict_train(struct ck_repo *r, const void *samples, size_t n,
 		free(dict);
 		return q == -ENOMEM ? q : 0;
 	}
-	pthread_mutex_lock(&r->lock);
+	pthread_mutex_lock(&r->zdict_lock);
 	q = zdict_load_locked(r);
 	if (q < 0 || atomic_load(&r->zdict))
 		goto out; /* another session was first, or it is damaged */
@@ -348,7 +350,7 @@ int ck_repo_zdict_train(struct ck_repo *r, const void *samples, size_t n,
 			     "pages", dlen, n);
 	}
 out:
-	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_unlock(&r->zdict_lock);
 	ck_batch_free(b);
 	ck_zdict_free(d);
 	free(dict);
@@ -372,6 +374,7 @@ int ck_repo_open(const char *path, enum ck_open_flags flags,
 	r->lock_fd = -1;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_mutex_init(&r->cache_lock, NULL);
+	pthread_mutex_init(&r->zdict_lock, NULL);
 	r->path = strdup(path);
 	if (!r->path) {
 		q = -ENOMEM;
@@ -402,6 +405,7 @@ int ck_repo_open(const char *path, enum ck_open_flags flags,
 		q = -EPROTONOSUPPORT;
 		goto fail;
 	}
+	r->format = (uint32_t)v;
 	q = ck_catalog_get(r->cat, CK_CF_META, CK_KEY_SECRET,
 			   strlen(CK_KEY_SECRET), &secret, &slen);
 	if (q < 0)
@@ -496,6 +500,7 @@ struct ck_repo *ck_repo_free(struct ck_repo *r)
 	ck_zdict_free(atomic_load(&r->zdict));
 	pthread_mutex_destroy(&r->lock);
 	pthread_mutex_destroy(&r->cache_lock);
+	pthread_mutex_destroy(&r->zdict_lock);
 	free(r->live);
 	free(r->path);
 	free(r);
@@ -816,11 +821,96 @@ done:
 	return 0;
 }
 
+int ck_segment_lists(const void *v, size_t vlen, uint64_t seg_n,
+		     const struct ck_id **ret, size_t *ret_n)
+{
+	const uint8_t *p = v;
+	size_t k = (size_t)((seg_n + CK_LIST_IDS - 1) / CK_LIST_IDS);
+
+	if (vlen == seg_n * CK_ID_SIZE) {
+		*ret = NULL; /* format 1: the IDs themselves */
+		*ret_n = 0;
+		return 0;
+	}
+	if (vlen != 1 + k * CK_ID_SIZE || p[0] != CK_SEG_LISTED)
+		return -EBADMSG;
+	*ret = (const struct ck_id *)(p + 1);
+	*ret_n = k;
+	return 0;
+}
+
+/* IDs [from, from + n) of segment @seg (@seg_n IDs) of @e into @ret. */
+static int segment_read(struct ck_repo *r, uint64_t vid,
+			const struct ck_entry *e, uint32_t seg, uint64_t seg_n,
+			uint64_t from, size_t n, struct ck_id *ret)
+{
+	uint8_t key[9 + CK_PATH_MAX + 5];
+	const struct ck_id *lists;
+	struct ck_id *tmp = NULL;
+	size_t klen, vlen = 0, nl;
+	void *v = NULL;
+	int q;
+
+	klen = ck_key_segment(key, e->view, vid, e->path, seg);
+	q = ck_catalog_get(r->cat, CK_CF_META, key, klen, &v, &vlen);
+	if (q < 0)
+		return q == -ENOENT ? -EBADMSG : q;
+	q = ck_segment_lists(v, vlen, seg_n, &lists, &nl);
+	if (q < 0)
+		goto out;
+	if (!lists) {
+		memcpy(ret, (uint8_t *)v + from * CK_ID_SIZE, n * CK_ID_SIZE);
+		goto out;
+	}
+	tmp = malloc(CK_LIST_IDS * sizeof(*tmp));
+	if (!tmp) {
+		q = -ENOMEM;
+		goto out;
+	}
+	for (size_t j = (size_t)(from / CK_LIST_IDS); n; j++) {
+		uint64_t l_first = (uint64_t)j * CK_LIST_IDS;
+		uint64_t l_n = seg_n - l_first, off = from - l_first;
+		struct ck_id lid;
+		size_t take;
+		int got;
+
+		if (l_n > CK_LIST_IDS)
+			l_n = CK_LIST_IDS;
+		memcpy(&lid, &lists[j], sizeof(lid));
+		if (ck_id_is_zero(&lid)) {
+			/* Zero pages only: not stored, like them. */
+			memset(tmp, 0, CK_LIST_IDS * sizeof(*tmp));
+			got = (int)(l_n * CK_ID_SIZE);
+		} else {
+			got = ck_repo_chunk_read(r, &lid, tmp,
+						 CK_LIST_IDS * sizeof(*tmp));
+		}
+		if (got < 0) {
+			q = got == -ENOENT ? -EBADMSG : got;
+			goto out;
+		}
+		if ((uint64_t)got != l_n * CK_ID_SIZE) {
+			q = -EBADMSG;
+			goto out;
+		}
+		take = (size_t)(l_n - off);
+		if (take > n)
+			take = n;
+		memcpy(ret, tmp + off, take * sizeof(*ret));
+		ret += take;
+		from += take;
+		n -= take;
+	}
+out:
+	free(tmp);
+	free(v);
+	return q;
+}
+
 int ck_repo_entry_chunks(struct ck_repo *r, uint64_t vid,
 			 const struct ck_entry *e, uint64_t first, size_t n,
 			 struct ck_id *ret)
 {
-	uint8_t key[9 + CK_PATH_MAX + 5];
 	size_t done = 0;
 
 	if (e->type != CK_ENTRY_FILE || first > e->nchunks ||
@@ -831,28 +921,66 @@ int ck_repo_entry_chunks(struct ck_repo *r, uint64_t vid,
 		uint32_t seg = (uint32_t)(i / CK_SEG_CHUNKS);
 		uint64_t seg_first = (uint64_t)seg * CK_SEG_CHUNKS;
 		uint64_t seg_n = e->nchunks - seg_first;
-		size_t klen, vlen = 0, take;
-		void *v = NULL;
+		size_t take;
 		int q;
+
+		if (seg_n > CK_SEG_CHUNKS)
+			seg_n = CK_SEG_CHUNKS;
+		take = (size_t)(seg_first + seg_n - i);
+		if (take > n - done)
+			take = n - done;
+		q = segment_read(r, vid, e, seg, seg_n, i - seg_first, take,
+				 ret + done);
+		if (q < 0)
+			return q;
+		done += take;
+	}
+	return 0;
+}
+
+int ck_repo_entry_lists(struct ck_repo *r, uint64_t vid,
+			const struct ck_entry *e, struct ck_id **ret,
+			size_t *ret_n)
+{
+	uint8_t key[9 + CK_PATH_MAX + 5];
+	struct ck_id *out = NULL;
+	size_t n = 0, cap = 0;
+	int q = 0;
+
+	if (e->type != CK_ENTRY_FILE)
+		return -EINVAL;
+	for (uint64_t first = 0; first < e->nchunks; first += CK_SEG_CHUNKS) {
+		uint64_t seg_n = e->nchunks - first;
+		uint32_t seg = (uint32_t)(first / CK_SEG_CHUNKS);
+		const struct ck_id *lists;
+		size_t klen, vlen = 0, nl;
+		void *v = NULL;
 
 		if (seg_n > CK_SEG_CHUNKS)
 			seg_n = CK_SEG_CHUNKS;
 		klen = ck_key_segment(key, e->view, vid, e->path, seg);
 		q = ck_catalog_get(r->cat, CK_CF_META, key, klen, &v, &vlen);
-		if (q < 0)
-			return q == -ENOENT ? -EBADMSG : q;
-		if (vlen != seg_n * CK_ID_SIZE) {
-			free(v);
-			return -EBADMSG;
+		if (q < 0) {
+			q = q == -ENOENT ? -EBADMSG : q;
+			break;
 		}
-		take = (size_t)(seg_first + seg_n - i);
-		if (take > n - done)
-			take = n - done;
-		memcpy(ret + done, (uint8_t *)v + (i - seg_first) * CK_ID_SIZE,
-		       take * CK_ID_SIZE);
+		q = ck_segment_lists(v, vlen, seg_n, &lists, &nl);
+		if (q == 0 && nl && CK_GROW(out, n + nl - 1, cap, 16) < 0)
+			q = -ENOMEM;
+		if (q == 0 && nl) {
+			memcpy(out + n, lists, nl * sizeof(*out));
+			n += nl;
+		}
 		free(v);
-		done += take;
+		if (q < 0)
+			break;
 	}
+	if (q < 0) {
+		free(out);
+		return q;
+	}
+	*ret = out;
+	*ret_n = n;
 	return 0;
 }
 
@@ -1325,6 +1453,10 @@ int ck_repo_stats(struct ck_repo *r, const char *container,
 			  offsetof(struct ck_stats, delta_raw_bytes) },
 			{ CK_STAT_DELTA_STORED,
 			  offsetof(struct ck_stats, delta_stored_bytes) },
+			{ CK_STAT_LIST_CHUNKS,
+			  offsetof(struct ck_stats, list_chunks) },
+			{ CK_STAT_LIST_STORED,
+			  offsetof(struct ck_stats, list_stored_bytes) },
 		};
 
 		for (size_t i = 0; i < sizeof(counters) / sizeof(*counters);

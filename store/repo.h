@@ -58,8 +58,8 @@
 #include "catalog.h"
 #include "id.h"
 
-/* Format written by init: 2 with a dictionary (records may be
- * CK_ENC_ZDICT), else 1; both are read. */
+/* Format written by init: 2 (chunk lists stored as chunks, records may
+ * be CK_ENC_ZDICT); 1 is read and written as it is. */
 #define CK_FORMAT_VERSION 2
 #define CK_FORMAT_MIN 1
 #define CK_SMALL_CHUNK (64u << 10) /* chunk size of non-page files */
@@ -142,9 +142,11 @@ struct ck_stats {
 	uint64_t logical_bytes; /* sum over versions */
 	uint64_t chunks;	/* stored chunks */
 	uint64_t raw_bytes;	/* decoded size of stored chunks */
-	uint64_t stored_bytes;	/* size of chunk records */
+	uint64_t stored_bytes;	/* size of chunk records, list chunks too */
 	uint64_t delta_chunks;
 	uint64_t delta_raw_bytes, delta_stored_bytes;
+	/* Chunk lists (format 2): in stored_bytes, not in the others. */
+	uint64_t list_chunks, list_stored_bytes;
 	uint64_t disk_bytes;	/* bytes of <repo>/ on disk */
 	uint64_t sst_bytes[CK_CF_MAX]; /* RocksDB table files per family */
 	uint64_t blob_bytes;	/* RocksDB blob files (chunk records) */
@@ -335,6 +337,7 @@ struct ck_chunk_in {
 	const void *data;
 	size_t len;
 	const struct ck_id *base; /* suggested delta base, or NULL */
+	bool list; /* a chunk list (session.c), not file content */
 };
 int ck_session_put_chunks(struct ck_session *s, const struct ck_chunk_in *in,
 			  size_t n, size_t *bad);

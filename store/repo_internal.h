@@ -25,6 +25,7 @@ struct ck_repo {
 	struct ck_catalog *cat;
 	struct ck_repo_settings settings;
 	struct ck_hasher hasher;
+	uint32_t format; /* meta.format: 2 writes chunk lists (below) */
 
 	/* Serializes check-then-write on chunks, commits and deletions
 	 * (repo.h, invariant 3). Taken before cache_lock. */
@@ -47,11 +48,37 @@ struct ck_repo {
 	bool read_pool_tried;	   /* cache_lock */
 
 	/* The trained zstd dictionary (compress.h), loaded at first use;
-	 * set once, under lock. */
+	 * set once, under zdict_lock (taken after lock, never before). */
+	pthread_mutex_t zdict_lock;
 	struct ck_zdict *_Atomic zdict;
 	atomic_bool zdict_checked; /* loaded, or known to be absent */
 	atomic_bool zdict_tried;   /* this process tried to train one */
 };
+
+/*
+ * Chunk lists (format 2). The IDs of a file's segment (CK_SEG_CHUNKS of
+ * them, 16 KiB) are not stored in its 'X' key: they are cut into list
+ * chunks of CK_LIST_IDS IDs (4 KiB), stored like any chunk (deduplicated,
+ * counted, verified when read, and a delta of the parent version's list
+ * chunk at the same place when that is smaller), and the key holds
+ * CK_SEG_LISTED followed by their IDs. Consecutive versions mostly list
+ * the same pages shifted a little, so a list chunk is a small delta of
+ * its parent's instead of 16 bytes per page per version
+ * (docs/decisions.md, D18). A list of zero pages only is the zero ID and
+ * not stored. Format 1 keys, and those of files of at most
+ * CK_LIST_INLINE chunks, hold the IDs themselves.
+ */
+#define CK_LIST_IDS 256
+#define CK_LIST_INLINE 8 /* files of at most this many chunks: IDs in the key */
+#define CK_SEG_LISTED 'L'
+/* Parses an 'X' value of a segment of @seg_n IDs: *ret the list chunks'
+ * IDs (unaligned; NULL for a format 1 value, which holds the IDs). */
+int ck_segment_lists(const void *v, size_t vlen, uint64_t seg_n,
+		     const struct ck_id **ret, size_t *ret_n);
+/* The list chunks of file @e (none for format 1 keys); malloc()ed. */
+int ck_repo_entry_lists(struct ck_repo *r, uint64_t vid,
+			const struct ck_entry *e, struct ck_id **ret,
+			size_t *ret_n);
 
 /* The repository's dictionary, or NULL if it has none (loaded at first
  * call); -EBADMSG if it is damaged. */

@@ -38,12 +38,18 @@ json_t *ck_stats_json(const struct ck_stats *st, const char *ctr)
 		      (json_int_t)st->disk_bytes, "dedup_ratio",
 		      ratio(st->logical_bytes, st->raw_bytes),
 		      "compression_ratio",
-		      ratio(st->raw_bytes, st->stored_bytes), "total_ratio",
+		      ratio(st->raw_bytes,
+			    st->stored_bytes - st->list_stored_bytes),
+		      "total_ratio",
 		      ratio(st->logical_bytes, st->stored_bytes),
 		      "delta_saved_bytes",
 		      (double)(st->delta_raw_bytes - st->delta_stored_bytes));
 	if (!o)
 		return NULL;
+	json_object_set_new(o, "list_chunks",
+			    json_integer((json_int_t)st->list_chunks));
+	json_object_set_new(o, "list_stored_bytes",
+			    json_integer((json_int_t)st->list_stored_bytes));
 	json_object_set_new(
 		o, "disk",
 		json_pack("{s:I, s:I, s:I, s:I, s:I}", "blob_files",

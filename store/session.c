@@ -111,11 +111,15 @@ struct ck_session *ck_session_free(struct ck_session *s)
 			break;
 		}
 	pthread_mutex_unlock(&s->r->lock);
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
 		free(s->files[i].ids);
+		free(s->files[i].lists);
+	}
 	free(s->files);
-	for (size_t i = 0; i < s->nflat; i++)
+	for (size_t i = 0; i < s->nflat; i++) {
 		free(s->flat[i].ids);
+		free(s->flat[i].lists);
+	}
 	free(s->flat);
 	free(s->pend);
 	free(s->pbuf);
@@ -237,6 +241,7 @@ static int add_to(struct ck_sfile **v, size_t *n, size_t *cap,
 		return -ENOMEM;
 	(*v)[*n].e = *e;
 	(*v)[*n].ids = ids;
+	(*v)[*n].lists = NULL;
 	(*n)++;
 	return 0;
 }
@@ -323,7 +328,8 @@ static int remember_written(struct ck_session *s, const struct ck_id *id,
 	s->wrec[s->nwrec] = (struct ck_wrec){ .base = h.base,
 					      .raw_len = h.raw_len,
 					      .len = (uint32_t)len,
-					      .enc = h.enc };
+					      .enc = h.enc,
+					      .flags = h.flags };
 	sl->val = ++s->nwrec;
 	return 0;
 }
@@ -459,7 +465,8 @@ static int compress_whole(struct ck_session *s, const void *data, size_t len,
  * and then compressing it whole as well would double the work for
  * nothing. */
 static int encode(struct ck_session *s, struct ck_enc *enc, const void *data,
-		  size_t len, const struct ck_id *base, size_t *ret_len)
+		  size_t len, const struct ck_id *base, uint8_t flags,
+		  size_t *ret_len)
 {
 	struct ck_repo *r = s->r;
 	struct ck_chunk_hdr h = { .enc = CK_ENC_RAW, .raw_len = (uint32_t)len };
@@ -498,6 +505,7 @@ static int encode(struct ck_session *s, struct ck_enc *enc, const void *data,
 		}
 	}
 
+	h.flags = flags;
 	hl = ck_chunk_write_hdr(&h, enc->buf);
 	if (h.enc == CK_ENC_RAW)
 		memcpy(enc->buf + hl, data, len);
@@ -748,6 +756,7 @@ int ck_session_hold_known(struct ck_session *s, const struct ck_version *pv)
 	pthread_mutex_lock(&r->lock);
 	q = ck_repo_version_get_seq(r, pv->container, pv->seq, &cur);
 	if (q == 0 && cur.vid == pv->vid) {
+		s->parent_vid = pv->vid;
 		/* The parent exists, so every chunk it uses is counted. */
 		ck_idmap_foreach(&s->known, sl) {
 			q = hold_locked(s, &sl->id);
@@ -798,6 +807,7 @@ struct par_item {
 	const uint8_t *data;
 	size_t len, rlen;
 	const struct ck_id *base;
+	uint8_t flags; /* record header flags (CK_CHUNK_LIST) */
 };
 
 struct par_job {
@@ -825,7 +835,8 @@ static void par_encode(void *arg, unsigned k)
 			break;
 		it = &j->items[i];
 		enc.buf = s->par + i * s->par_slot;
-		q = encode(s, &enc, it->data, it->len, it->base, &it->rlen);
+		q = encode(s, &enc, it->data, it->len, it->base, it->flags,
+			   &it->rlen);
 		if (q < 0) {
 			int zero = 0;
 
@@ -874,7 +885,7 @@ static int put_items(struct ck_session *s, struct par_item *items, size_t n)
 			size_t rlen;
 
 			q = encode(s, &s->enc, items[k].data, items[k].len,
-				   items[k].base, &rlen);
+				   items[k].base, items[k].flags, &rlen);
 			if (q == 0)
 				q = queue_record(s, items[k].id, s->enc.buf,
 						 rlen);
@@ -1019,8 +1030,18 @@ static const uint8_t *in_page(void *ud, size_t k, uint8_t *tmp)
 	return p->in[k].len == p->cs ? p->in[k].data : NULL;
 }
 
+static int put_chunks(struct ck_session *s, const struct ck_chunk_in *in,
+		      size_t n, size_t *bad, bool train);
+
 int ck_session_put_chunks(struct ck_session *s, const struct ck_chunk_in *in,
 			  size_t n, size_t *bad)
+{
+	return put_chunks(s, in, n, bad, true);
+}
+
+/* @train: pages a dictionary may be trained from (not chunk lists). */
+static int put_chunks(struct ck_session *s, const struct ck_chunk_in *in,
+		      size_t n, size_t *bad, bool train)
 {
 	struct par_item items[BLOCK_CHUNKS];
 
@@ -1036,7 +1057,7 @@ int ck_session_put_chunks(struct ck_session *s, const struct ck_chunk_in *in,
 		if (!ck_id_equal(&got, &in[i].id))
 			return -EBADMSG;
 	}
-	if (n >= CK_ZDICT_MIN_SAMPLES && wants_zdict(s)) {
+	if (train && n >= CK_ZDICT_MIN_SAMPLES && wants_zdict(s)) {
 		struct in_pages p = { .in = in,
 				      .cs = s->r->settings.chunk_unit };
 		int q = train_zdict(s, n, in_page, &p);
@@ -1072,6 +1093,7 @@ int ck_session_put_chunks(struct ck_session *s, const struct ck_chunk_in *in,
 				.base = c->base && !ck_id_equal(c->base, &c->id)
 						? c->base
 						: NULL,
+				.flags = c->list ? CK_CHUNK_LIST : 0,
 			};
 		}
 		q = put_items(s, items, k);
@@ -1185,6 +1207,103 @@ out:
 }
 
 /* --- commit ------------------------------------------------------------ */
+
+static uint64_t nlists(const struct ck_entry *e)
+{
+	return (e->nchunks + CK_LIST_IDS - 1) / CK_LIST_IDS;
+}
+
+/* The parent's list chunk @j of file @path in @view into *ret (zero ID:
+ * none, or a format 1 parent). */
+static void parent_list(struct ck_session *s, unsigned view, const char *path,
+			uint64_t j, struct ck_id *ret)
+{
+	uint8_t key[9 + CK_PATH_MAX + 5];
+	uint64_t seg = j * CK_LIST_IDS / CK_SEG_CHUNKS;
+	uint64_t sub = j % (CK_SEG_CHUNKS / CK_LIST_IDS);
+	const uint8_t *p;
+	size_t klen, vlen = 0;
+	void *v = NULL;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!s->parent_vid)
+		return;
+	klen = ck_key_segment(key, view, s->parent_vid, path, (uint32_t)seg);
+	if (ck_catalog_get(s->r->cat, CK_CF_META, key, klen, &v, &vlen) < 0)
+		return;
+	p = v;
+	if (vlen % CK_ID_SIZE == 1 && p[0] == CK_SEG_LISTED &&
+	    1 + (sub + 1) * CK_ID_SIZE <= vlen)
+		memcpy(ret->b, p + 1 + sub * CK_ID_SIZE, CK_ID_SIZE);
+	free(v);
+}
+
+/*
+ * Format 2: stores every file's chunk list as list chunks (repo_internal.h),
+ * each a delta candidate of the parent version's list chunk at the same
+ * place, through the same path as the pages. Before the commit takes
+ * r->lock: they are chunks like the others, counted by the commit.
+ */
+static int put_lists(struct ck_session *s)
+{
+	struct ck_chunk_in in[BLOCK_CHUNKS];
+	struct ck_id bases[BLOCK_CHUNKS];
+	size_t nin = 0, bad;
+	int q = 0;
+
+	if (s->r->format < 2)
+		return 0;
+	for (unsigned view = 0; view < 2 && q == 0; view++) {
+		struct ck_sfile *f = view ? s->flat : s->files;
+		size_t nf = view ? s->nflat : s->n;
+
+		for (size_t i = 0; i < nf && q == 0; i++) {
+			uint64_t nl = nlists(&f[i].e);
+
+			/* A few IDs stay in the key: a list chunk would cost
+			 * more than it saves. */
+			if (f[i].e.type != CK_ENTRY_FILE ||
+			    f[i].e.nchunks <= CK_LIST_INLINE)
+				continue;
+			free(f[i].lists);
+			f[i].lists = calloc((size_t)nl, sizeof(*f[i].lists));
+			if (!f[i].lists)
+				return -ENOMEM;
+			for (uint64_t j = 0; j < nl; j++) {
+				uint64_t first = j * CK_LIST_IDS;
+				uint64_t cnt = f[i].e.nchunks - first;
+				const void *data = f[i].ids + first;
+
+				if (cnt > CK_LIST_IDS)
+					cnt = CK_LIST_IDS;
+				if (ck_is_zero(data, cnt * CK_ID_SIZE))
+					continue; /* zero ID: zero pages */
+				ck_id_compute(&s->r->hasher, data,
+					      cnt * CK_ID_SIZE, &f[i].lists[j]);
+				parent_list(s, view, f[i].e.path, j,
+					    &bases[nin]);
+				in[nin] = (struct ck_chunk_in){
+					.id = f[i].lists[j],
+					.data = data,
+					.len = cnt * CK_ID_SIZE,
+					.base = ck_id_is_zero(&bases[nin])
+							? NULL
+							: &bases[nin],
+					.list = true,
+				};
+				if (++nin < BLOCK_CHUNKS)
+					continue;
+				q = put_chunks(s, in, nin, &bad, false);
+				nin = 0;
+				if (q < 0)
+					return q;
+			}
+		}
+	}
+	if (q == 0 && nin)
+		q = put_chunks(s, in, nin, &bad, false);
+	return q;
+}
 
 static int cmp_entry(const void *a, const void *b)
 {
@@ -1325,6 +1444,7 @@ static int check_base(struct ck_session *s, struct ck_batch *b,
 		goto out;
 	}
 	nh.raw_len = h->raw_len;
+	nh.flags = h->flags;
 	q = ck_compress(r->settings.zstd_level, page, h->raw_len, NULL, 0,
 			s->enc.buf + CK_CHUNK_HDR, s->enc.cap - CK_CHUNK_HDR,
 			&zlen);
@@ -1359,7 +1479,7 @@ static int own_chunks(struct ck_session *s, struct ck_batch *b,
 	struct ck_id *work = NULL;
 	size_t nwork = 0, cap = 0;
 	struct ck_idmap_slot *sl;
-	int64_t st[6] = { 0 };
+	int64_t st[8] = { 0 };
 	int q = 0;
 
 	ck_idmap_foreach(&s->ids, sl) {
@@ -1395,6 +1515,7 @@ static int own_chunks(struct ck_session *s, struct ck_batch *b,
 			const struct ck_wrec *wr = &s->wrec[w->val - 1];
 
 			h = (struct ck_chunk_hdr){ .enc = wr->enc,
+						   .flags = wr->flags,
 						   .raw_len = wr->raw_len,
 						   .base = wr->base };
 			len = wr->len;
@@ -1427,16 +1548,24 @@ static int own_chunks(struct ck_session *s, struct ck_batch *b,
 			goto out;
 owned:
 		o->val = 1;
-		st[0]++;
-		st[1] += h.raw_len;
-		st[2] += (int64_t)len;
-		v->added_chunks++;
+		/* Bytes added include the chunk lists; chunks are content. */
 		v->added_bytes += len;
+		st[2] += (int64_t)len;
+		if (h.flags & CK_CHUNK_LIST) {
+			st[6]++;
+			st[7] += (int64_t)len;
+		} else {
+			v->added_chunks++;
+			st[0]++;
+			st[1] += h.raw_len;
+		}
 		if (h.enc != CK_ENC_DELTA)
 			continue;
-		st[3]++;
-		st[4] += h.raw_len;
-		st[5] += (int64_t)len;
+		if (!(h.flags & CK_CHUNK_LIST)) {
+			st[3]++;
+			st[4] += h.raw_len;
+			st[5] += (int64_t)len;
+		}
 		ck_batch_add_u64(b, CK_CF_REFS, h.base.b, CK_ID_SIZE, 1);
 		if (w)
 			continue;
@@ -1459,13 +1588,14 @@ owned:
 	 * (a transitively owned base) still needs its count key to exist:
 	 * the delta's +1 above provides it. */
 	{
-		static const char *const names[6] = {
+		static const char *const names[8] = {
 			CK_STAT_CHUNKS,	      CK_STAT_RAW,
 			CK_STAT_STORED,	      CK_STAT_DELTA_CHUNKS,
 			CK_STAT_DELTA_RAW,    CK_STAT_DELTA_STORED,
+			CK_STAT_LIST_CHUNKS,  CK_STAT_LIST_STORED,
 		};
 
-		for (int i = 0; i < 6; i++)
+		for (int i = 0; i < 8; i++)
 			if (st[i])
 				ck_batch_add_u64(b, CK_CF_STATS, names[i],
 						 strlen(names[i]), st[i]);
@@ -1544,6 +1674,18 @@ static int mark_unused(struct ck_session *s, struct ck_batch *b)
 				if (ck_id_is_zero(&f[i].ids[k]))
 					continue;
 				if (!ck_idmap_upsert(&used, &f[i].ids[k],
+						     &isnew)) {
+					q = -ENOMEM;
+					goto out;
+				}
+			}
+			for (uint64_t k = 0; f[i].lists && k < nlists(&f[i].e);
+			     k++) {
+				bool isnew;
+
+				if (ck_id_is_zero(&f[i].lists[k]))
+					continue;
+				if (!ck_idmap_upsert(&used, &f[i].lists[k],
 						     &isnew)) {
 					q = -ENOMEM;
 					goto out;
@@ -1649,6 +1791,20 @@ static void put_list(struct ck_batch *b, const struct ck_sfile *v,
 			klen = ck_key_segment(key, view, vid, e->path,
 					      (uint32_t)(first /
 							 CK_SEG_CHUNKS));
+			if (v[i].lists) {
+				uint8_t lv[1 + CK_SEG_CHUNKS / CK_LIST_IDS *
+						       CK_ID_SIZE];
+				size_t nl = (size_t)((cnt + CK_LIST_IDS - 1) /
+						     CK_LIST_IDS);
+
+				lv[0] = CK_SEG_LISTED;
+				memcpy(lv + 1,
+				       v[i].lists + first / CK_LIST_IDS,
+				       nl * CK_ID_SIZE);
+				ck_batch_put(b, CK_CF_META, key, klen, lv,
+					     1 + nl * CK_ID_SIZE);
+				continue;
+			}
 			ck_batch_put(b, CK_CF_META, key, klen, v[i].ids + first,
 				     cnt * CK_ID_SIZE);
 		}
@@ -1706,6 +1862,9 @@ int ck_session_commit(struct ck_session *s, struct ck_version *ret)
 	if (s->committed)
 		return -EINVAL;
 	q = check_tree(s);
+	if (q < 0)
+		return q;
+	q = put_lists(s);
 	if (q < 0)
 		return q;
 	b = ck_batch_new(r->cat);

@@ -16,6 +16,8 @@
 struct ck_sfile {
 	struct ck_entry e;
 	struct ck_id *ids; /* files: e.nchunks IDs, zero ID = zero chunk */
+	/* Format 2: the list chunks of ids, CK_LIST_IDS IDs each (commit) */
+	struct ck_id *lists;
 };
 
 struct ck_vmap_slot {
@@ -37,6 +39,7 @@ struct ck_session {
 	char container[CK_NAME_MAX + 1];
 	char name[CK_NAME_MAX + 1];
 	uint64_t epoch; /* r->del_epoch when the session began */
+	uint64_t parent_vid; /* version deltas are made against, or 0 */
 	uint64_t sid;	/* session id within the writer epoch */
 	uint32_t njournal; /* journal records written */
 	bool committed;
@@ -68,7 +71,7 @@ struct ck_session {
 	struct ck_wrec {
 		struct ck_id base; /* deltas */
 		uint32_t raw_len, len;
-		uint8_t enc;
+		uint8_t enc, flags;
 	} *wrec;
 	size_t nwrec, wrec_cap;
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The repository's zstd dictionary: trained at the first pages file of a
 # new repository, it makes the stored pages smaller and restores stay
-# byte-exact; `init --no-dictionary` keeps format 1 without one; a
+# byte-exact; `init --no-dictionary` makes a repository without one; a
 # damaged dictionary is reported by fsck and makes restore fail clearly.
 . "$(dirname "$0")/lib.sh"
 src=$(series pyweb-direct)
@@ -16,7 +16,7 @@ read -r _ fa _ da < <("$CK_TESTTOOL" dict "$A")
 read -r _ fb _ db < <("$CK_TESTTOOL" dict "$B")
 [ "$fa" = 2 ] && [ "$da" -gt 1000 ] && [ "$da" -le 32768 ] ||
   fail "default repository: format $fa, dictionary $da B"
-[ "$fb" = 1 ] && [ "$db" = 0 ] || fail "--no-dictionary: format $fb, dictionary $db B"
+[ "$fb" = 2 ] && [ "$db" = 0 ] || fail "--no-dictionary: format $fb, dictionary $db B"
 sa=$(ck --repo "$A" stats --json | json 'd["stored_bytes"]')
 sb=$(ck --repo "$B" stats --json | json 'd["stored_bytes"]')
 # pyweb-direct v01-v03: about 6 % smaller pages; demand 3 %.

@@ -12,6 +12,8 @@
  *                                         of the zstd dictionary (0: none)
  *   ck-testtool corrupt-dict REPO         flip one byte of the dictionary's
  *                                         content
+ *   ck-testtool init-format1 REPO         create a repository as builds
+ *                                         before format 2 did
  */
 #include <errno.h>
 #include <signal.h>
@@ -55,6 +57,25 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: ck-testtool hold|corrupt|chunk-of|"
 				"corrupt-id REPO ...\n");
 		return 2;
+	}
+	if (!strcmp(argv[1], "init-format1")) {
+		struct ck_repo_settings st = CK_REPO_SETTINGS_DEFAULT;
+		struct ck_catalog *c;
+		struct ck_batch *b;
+
+		st.dictionary = false;
+		q = ck_repo_init(argv[2], &st);
+		if (q == 0)
+			q = ck_repo_open(argv[2], CK_OPEN_WRITE, "ck-testtool",
+					 &r);
+		if (q < 0)
+			goto out;
+		c = ck_repo_catalog(r);
+		b = ck_batch_new(c);
+		ck_batch_put(b, CK_CF_META, "meta.format", 11, "1", 1);
+		q = ck_catalog_write(c, b, true);
+		ck_batch_free(b);
+		goto out;
 	}
 	if (!strcmp(argv[1], "hold")) {
 		q = ck_repo_open(argv[2], CK_OPEN_WRITE, "ck-testtool hold", &r);
