@@ -259,25 +259,29 @@ static int zdict_load_locked(struct ck_repo *r)
 	int q;
 
 	if (atomic_load(&r->zdict_checked))
-		return 0;
+		return r->zdict_damaged ? -EBADMSG : 0;
 	q = ck_catalog_get(r->cat, CK_CF_META, CK_KEY_ZDICT,
 			   strlen(CK_KEY_ZDICT), &v, &n);
 	if (q == 0) {
 		q = ck_zdict_new(v, n, r->settings.zstd_level, &d);
-		if (q < 0)
+		if (q == -EBADMSG) {
+			/* Said once; never replaced by a new one (its
+			 * records would stay unreadable for good). */
 			ck_log_warning("repository '%s': its zstd dictionary "
 				       "is damaged; records made with it "
-				       "cannot be read",
+				       "cannot be read (ckstore fsck)",
 				       r->path);
+			r->zdict_damaged = true;
+		}
 	}
 	free(v);
 	if (q == -ENOENT)
 		q = 0;
-	if (q < 0)
-		return q;
+	if (q < 0 && !r->zdict_damaged)
+		return q; /* I/O: try again next time */
 	atomic_store(&r->zdict, d);
 	atomic_store(&r->zdict_checked, true);
-	return 0;
+	return q;
 }
 
 int ck_repo_zdict(struct ck_repo *r, const struct ck_zdict **ret)
@@ -285,7 +289,10 @@ int ck_repo_zdict(struct ck_repo *r, const struct ck_zdict **ret)
 	const struct ck_zdict *d = atomic_load(&r->zdict);
 	int q = 0;
 
-	if (!d && !atomic_load(&r->zdict_checked)) {
+	if (!d && atomic_load(&r->zdict_checked)) {
+		/* Set before zdict_checked, never changed after. */
+		q = r->zdict_damaged ? -EBADMSG : 0;
+	} else if (!d) {
 		pthread_mutex_lock(&r->zdict_lock);
 		q = zdict_load_locked(r);
 		pthread_mutex_unlock(&r->zdict_lock);

@@ -51,7 +51,8 @@ struct ck_repo {
 	 * set once, under zdict_lock (taken after lock, never before). */
 	pthread_mutex_t zdict_lock;
 	struct ck_zdict *_Atomic zdict;
-	atomic_bool zdict_checked; /* loaded, or known to be absent */
+	atomic_bool zdict_checked; /* loaded, or known absent or damaged */
+	bool zdict_damaged;	   /* zdict_lock */
 	atomic_bool zdict_tried;   /* this process tried to train one */
 };
 

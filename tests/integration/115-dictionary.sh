@@ -12,8 +12,8 @@ for v in v01 v02 v03; do
   ck -q --repo "$A" push web "$src/$v"
   ck -q --repo "$B" push web "$src/$v"
 done
-read -r _ fa _ da < <("$CK_TESTTOOL" dict "$A")
-read -r _ fb _ db < <("$CK_TESTTOOL" dict "$B")
+read -r _ fa _ da _ < <("$CK_TESTTOOL" dict "$A")
+read -r _ fb _ db _ < <("$CK_TESTTOOL" dict "$B")
 [ "$fa" = 2 ] && [ "$da" -gt 1000 ] && [ "$da" -le 32768 ] ||
   fail "default repository: format $fa, dictionary $da B"
 [ "$fb" = 2 ] && [ "$db" = 0 ] || fail "--no-dictionary: format $fb, dictionary $db B"
@@ -38,4 +38,15 @@ ck -q --repo "$A" restore other "$T/o"; same_tree "$src/v08" "$T/o"; rm -rf "$T/
 expect_fail 68 ck --repo "$A" fsck
 expect_fail 1 ck --repo "$A" restore web --version v01 "$T/o2"
 grep -q "failed verification" "$T/err" || fail "restore message: $(cat "$T/err")"
+# a dictionary whose header is damaged cannot be loaded: said once, never
+# replaced (its records would be lost for good), and new pushes store
+# their pages without it
+"$CK_TESTTOOL" corrupt-dict "$A" head
+damaged=$("$CK_TESTTOOL" dict "$A")
+python3 "$CK_SRC/bench/gen-series" "$T/g" --versions 1 --pages 300 --seed 3 >/dev/null
+ck -q --repo "$A" push third "$T/g/v0001" 2>"$T/err" || fail "push with a damaged dictionary: $(cat "$T/err")"
+grep -q "dictionary is damaged" "$T/err" || fail "no warning: $(cat "$T/err")"
+[ "$(grep -c "dictionary is damaged" "$T/err")" = 1 ] || fail "warned more than once"
+[ "$("$CK_TESTTOOL" dict "$A")" = "$damaged" ] || fail "damaged dictionary replaced"
+ck -q --repo "$A" restore third "$T/o3" 2>/dev/null; same_tree "$T/g/v0001" "$T/o3"
 echo "dictionary trained once ($da B): $sb -> $sa stored bytes; damage reported"

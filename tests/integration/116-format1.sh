@@ -13,7 +13,7 @@ for v in "$src"/v*; do
   ck -q --repo "$N" push web "$v"
   ck -q --repo "$O" push web "$v"
 done
-[ "$("$CK_TESTTOOL" dict "$O")" = "format 1 dict 0" ] || fail "format 1 repository changed: $("$CK_TESTTOOL" dict "$O")"
+[ "$("$CK_TESTTOOL" dict "$O")" = "format 1 dict 0 0000000000000000" ] || fail "format 1 repository changed: $("$CK_TESTTOOL" dict "$O")"
 ck --repo "$N" stats --json >"$T/n.json"
 ck --repo "$O" stats --json >"$T/o.json"
 [ "$(json 'd["list_chunks"]' <"$T/o.json")" = 0 ] || fail "format 1 wrote list chunks"

@@ -44,7 +44,7 @@ PY
   fi
   if [ $mode = predump ]; then
     for repo in "$L" "$R"; do
-      read -r _ f _ d < <("$CK_TESTTOOL" dict "$repo")
+      read -r _ f _ d _ < <("$CK_TESTTOOL" dict "$repo")
       [ "$f" = 2 ] && [ "$d" -gt 0 ] || fail "$mode: $repo: format $f, dictionary $d B"
     done
     la=$(ck --repo "$L" stats --json | json 'd["stored_bytes"]')

@@ -8,14 +8,17 @@
  *   ck-testtool chunk-of REPO CTR VER FILE INDEX
  *                                         print the ID of a file's chunk
  *   ck-testtool corrupt-id REPO ID        flip one byte of chunk ID's body
- *   ck-testtool dict REPO                 print the format and the size
- *                                         of the zstd dictionary (0: none)
- *   ck-testtool corrupt-dict REPO         flip one byte of the dictionary's
- *                                         content
+ *   ck-testtool dict REPO                 print the format, the size of
+ *                                         the zstd dictionary (0: none)
+ *                                         and a hash of its bytes
+ *   ck-testtool corrupt-dict REPO [head]  flip one byte of the dictionary's
+ *                                         content (head: of its magic)
  *   ck-testtool init-format1 REPO         create a repository as builds
  *                                         before format 2 did
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,11 +136,18 @@ int main(int argc, char **argv)
 		if (q == -ENOENT && !strcmp(argv[1], "dict"))
 			q = 0;
 		if (q == 0 && !strcmp(argv[1], "dict")) {
-			printf("format %.*s dict %zu\n", (int)fl, (char *)f, n);
+			uint64_t h = 1469598103934665603ull;
+
+			for (size_t i = 0; i < n; i++)
+				h = (h ^ ((unsigned char *)v)[i]) *
+				    1099511628211ull;
+			printf("format %.*s dict %zu %016llx\n", (int)fl,
+			       (char *)f, n, (unsigned long long)(n ? h : 0));
 		} else if (q == 0) {
 			struct ck_batch *b = ck_batch_new(c);
+			bool head = argc > 3 && !strcmp(argv[3], "head");
 
-			((unsigned char *)v)[n - 100] ^= 0x55;
+			((unsigned char *)v)[head ? 0 : n - 100] ^= 0x55;
 			ck_batch_put(b, CK_CF_META, "meta.zstd_dict", 14, v, n);
 			q = ck_catalog_write(c, b, true);
 			ck_batch_free(b);
