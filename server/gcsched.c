@@ -8,6 +8,7 @@
 
 #include "gc.h"
 #include "gcsched.h"
+#include "compress.h"
 #include "log.h"
 
 struct ck_gcsched {
@@ -69,6 +70,7 @@ static void *gc_main(void *arg)
 		pthread_mutex_lock(&g->lock);
 	}
 	pthread_mutex_unlock(&g->lock);
+	ck_compress_thread_exit(); /* deletion decodes list chunks */
 	return NULL;
 }
 

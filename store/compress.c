@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,29 @@
 static _Thread_local ZSTD_CCtx *tl_cctx;
 static _Thread_local ZSTD_DCtx *tl_dctx;
 static _Thread_local int tl_level = -1000;
+
+/* A thread that made a context frees it when it exits, whether or not
+ * it called ck_compress_thread_exit() (scheduled gc decodes list chunks,
+ * so does any thread that deletes). */
+static pthread_key_t tl_key;
+static pthread_once_t tl_once = PTHREAD_ONCE_INIT;
+
+static void tl_destroy(void *unused)
+{
+	(void)unused;
+	ck_compress_thread_exit();
+}
+
+static void tl_key_make(void)
+{
+	(void)pthread_key_create(&tl_key, tl_destroy);
+}
+
+static void tl_register(void)
+{
+	(void)pthread_once(&tl_once, tl_key_make);
+	(void)pthread_setspecific(tl_key, &tl_key);
+}
 
 size_t ck_compress_bound(size_t n)
 {
@@ -30,6 +54,7 @@ static int cctx_get(int level, ZSTD_CCtx **ret)
 		tl_cctx = ZSTD_createCCtx();
 		if (!tl_cctx)
 			return -ENOMEM;
+		tl_register();
 	}
 	if (tl_level != level) {
 		r = ZSTD_CCtx_setParameter(tl_cctx, ZSTD_c_compressionLevel,
@@ -183,6 +208,7 @@ int ck_decompress_dict(const struct ck_zdict *d, const void *src, size_t n,
 		tl_dctx = ZSTD_createDCtx();
 		if (!tl_dctx)
 			return -ENOMEM;
+		tl_register();
 	}
 	r = ZSTD_decompress_usingDDict(tl_dctx, dst, expect, src, n, d->dd);
 	if (ZSTD_isError(r)) {
@@ -201,6 +227,7 @@ int ck_decompress(const void *src, size_t n, const void *prefix,
 		tl_dctx = ZSTD_createDCtx();
 		if (!tl_dctx)
 			return -ENOMEM;
+		tl_register();
 	}
 	r = ZSTD_DCtx_refPrefix(tl_dctx, prefix, prefix ? prefix_len : 0);
 	if (ZSTD_isError(r))
