@@ -199,18 +199,19 @@ int ck_compress_dict(const struct ck_zdict *d, const void *src, size_t n,
 	return compress_result(r, ret_len);
 }
 
-int ck_decompress_dict(const struct ck_zdict *d, const void *src, size_t n,
-		       void *dst, size_t expect)
+/* The thread's decompression context. */
+static ZSTD_DCtx *dctx_get(void)
 {
-	size_t r;
-
 	if (!tl_dctx) {
 		tl_dctx = ZSTD_createDCtx();
-		if (!tl_dctx)
-			return -ENOMEM;
-		tl_register();
+		if (tl_dctx)
+			tl_register();
 	}
-	r = ZSTD_decompress_usingDDict(tl_dctx, dst, expect, src, n, d->dd);
+	return tl_dctx;
+}
+
+static int decompress_result(size_t r, size_t expect)
+{
 	if (ZSTD_isError(r)) {
 		ck_log_debug("zstd decompress: %s", ZSTD_getErrorName(r));
 		return -EBADMSG;
@@ -218,28 +219,31 @@ int ck_decompress_dict(const struct ck_zdict *d, const void *src, size_t n,
 	return r == expect ? 0 : -EBADMSG;
 }
 
+int ck_decompress_dict(const struct ck_zdict *d, const void *src, size_t n,
+		       void *dst, size_t expect)
+{
+	ZSTD_DCtx *c = dctx_get();
+
+	if (!c)
+		return -ENOMEM;
+	return decompress_result(
+		ZSTD_decompress_usingDDict(c, dst, expect, src, n, d->dd),
+		expect);
+}
+
 int ck_decompress(const void *src, size_t n, const void *prefix,
 		  size_t prefix_len, void *dst, size_t expect)
 {
+	ZSTD_DCtx *c = dctx_get();
 	size_t r;
 
-	if (!tl_dctx) {
-		tl_dctx = ZSTD_createDCtx();
-		if (!tl_dctx)
-			return -ENOMEM;
-		tl_register();
-	}
-	r = ZSTD_DCtx_refPrefix(tl_dctx, prefix, prefix ? prefix_len : 0);
+	if (!c)
+		return -ENOMEM;
+	r = ZSTD_DCtx_refPrefix(c, prefix, prefix ? prefix_len : 0);
 	if (ZSTD_isError(r))
 		return -EINVAL;
-	r = ZSTD_decompressDCtx(tl_dctx, dst, expect, src, n);
-	if (ZSTD_isError(r)) {
-		ck_log_debug("zstd decompress: %s", ZSTD_getErrorName(r));
-		return -EBADMSG;
-	}
-	if (r != expect)
-		return -EBADMSG;
-	return 0;
+	return decompress_result(ZSTD_decompressDCtx(c, dst, expect, src, n),
+				 expect);
 }
 
 void ck_compress_thread_exit(void)

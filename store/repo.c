@@ -111,6 +111,19 @@ static int meta_get_num(struct ck_catalog *c, const char *name,
 	return 0;
 }
 
+/* A setting that older repositories lack: @def when absent. */
+static int meta_get_num_or(struct ck_catalog *c, const char *name,
+			   uint64_t def, uint64_t *ret)
+{
+	int q = meta_get_num(c, name, ret);
+
+	if (q == -ENOENT) {
+		*ret = def;
+		q = 0;
+	}
+	return q;
+}
+
 static void batch_put_num(struct ck_batch *b, const char *name, uint64_t v)
 {
 	char buf[32];
@@ -434,30 +447,18 @@ int ck_repo_open(const char *path, enum ck_open_flags flags,
 	if (q < 0)
 		goto fail;
 	r->settings.deltas = v != 0;
-	q = meta_get_num(r->cat, CK_KEY_ZDICT_ON, &v);
-	if (q == -ENOENT) {
-		v = 0;
-		q = 0;
-	}
+	q = meta_get_num_or(r->cat, CK_KEY_ZDICT_ON, 0, &v);
 	if (q < 0)
 		goto fail;
 	r->settings.dictionary = v != 0;
-	q = meta_get_num(r->cat, CK_KEY_GROUP_SIZE, &v);
-	if (q == -ENOENT) {
-		v = 5;
-		q = 0;
-	}
+	q = meta_get_num_or(r->cat, CK_KEY_GROUP_SIZE, 5, &v);
 	if (q < 0)
 		goto fail;
 	r->settings.group_size = (uint32_t)v;
 	q = meta_get_num(r->cat, CK_KEY_NEXT_VID, &r->next_vid);
 	if (q < 0)
 		goto fail;
-	q = meta_get_num(r->cat, CK_KEY_EPOCH, &r->epoch);
-	if (q == -ENOENT) {
-		r->epoch = 0;
-		q = 0;
-	}
+	q = meta_get_num_or(r->cat, CK_KEY_EPOCH, 0, &r->epoch);
 	if (q < 0)
 		goto fail;
 	if (flags & CK_OPEN_WRITE) {
