@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,9 +105,14 @@ int ck_compress(int level, const void *src, size_t n, const void *prefix,
 	return compress_result(ZSTD_compress2(c, dst, cap, src, n), ret_len);
 }
 
+/* The compression side is built at the first compression: readers
+ * (restore, cat, the mount, fsck) never pay its 0.4-0.8 ms. */
 struct ck_zdict {
-	ZSTD_CDict *cd;
 	ZSTD_DDict *dd;
+	ZSTD_CDict *_Atomic cd;
+	pthread_mutex_t lock; /* making cd */
+	void *dict;
+	size_t len;
 	int level;
 };
 
@@ -155,13 +161,16 @@ int ck_zdict_new(const void *dict, size_t len, int level,
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
+	pthread_mutex_init(&d->lock, NULL);
 	d->level = level;
-	d->cd = ZSTD_createCDict(dict, len, level);
+	d->len = len;
+	d->dict = malloc(len);
 	d->dd = ZSTD_createDDict(dict, len);
-	if (!d->cd || !d->dd) {
+	if (!d->dict || !d->dd) {
 		ck_zdict_free(d);
 		return -ENOMEM;
 	}
+	memcpy(d->dict, dict, len);
 	*ret = d;
 	return 0;
 }
@@ -170,23 +179,44 @@ struct ck_zdict *ck_zdict_free(struct ck_zdict *d)
 {
 	if (!d)
 		return NULL;
-	ZSTD_freeCDict(d->cd);
+	ZSTD_freeCDict(atomic_load(&d->cd));
 	ZSTD_freeDDict(d->dd);
+	pthread_mutex_destroy(&d->lock);
+	free(d->dict);
 	free(d);
 	return NULL;
+}
+
+static ZSTD_CDict *cdict_get(struct ck_zdict *d)
+{
+	ZSTD_CDict *cd = atomic_load(&d->cd);
+
+	if (cd)
+		return cd;
+	pthread_mutex_lock(&d->lock);
+	cd = atomic_load(&d->cd);
+	if (!cd) {
+		cd = ZSTD_createCDict(d->dict, d->len, d->level);
+		atomic_store(&d->cd, cd);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return cd;
 }
 
 int ck_compress_dict(const struct ck_zdict *d, const void *src, size_t n,
 		     void *dst, size_t cap, size_t *ret_len)
 {
+	ZSTD_CDict *cd = cdict_get((struct ck_zdict *)d);
 	ZSTD_CCtx *c;
 	size_t r;
 	int q;
 
+	if (!cd)
+		return -ENOMEM;
 	q = cctx_get(d->level, &c);
 	if (q < 0)
 		return q;
-	r = ZSTD_CCtx_refCDict(c, d->cd);
+	r = ZSTD_CCtx_refCDict(c, cd);
 	if (ZSTD_isError(r))
 		return -EINVAL;
 	r = ZSTD_compress2(c, dst, cap, src, n);
