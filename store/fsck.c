@@ -88,6 +88,24 @@ static int expect(struct fsck *f, const struct ck_id *id)
 	return 0;
 }
 
+/* One expected reference for each non-zero ID of @ids not in @seen. */
+static int expect_ids(struct fsck *f, struct ck_idmap *seen,
+		      const struct ck_id *ids, uint64_t n)
+{
+	for (uint64_t k = 0; k < n; k++) {
+		bool isnew;
+		int q;
+
+		if (ck_id_is_zero(&ids[k]))
+			continue;
+		if (!ck_idmap_upsert(seen, &ids[k], &isnew))
+			return -ENOMEM;
+		if (isnew && (q = expect(f, &ids[k])) < 0)
+			return q;
+	}
+	return 0;
+}
+
 /* The list chunks of file @e (format 2) are references of the version
  * too. */
 static int expect_lists(struct fsck *f, const struct ck_version *v,
@@ -104,16 +122,8 @@ static int expect_lists(struct fsck *f, const struct ck_version *v,
 			v->container, v->name, e->path);
 		return 0;
 	}
-	for (size_t k = 0; q == 0 && k < n; k++) {
-		bool isnew;
-
-		if (ck_id_is_zero(&lists[k]))
-			continue;
-		if (!ck_idmap_upsert(seen, &lists[k], &isnew))
-			q = -ENOMEM;
-		else if (isnew)
-			q = expect(f, &lists[k]);
-	}
+	if (q == 0)
+		q = expect_ids(f, seen, lists, n);
 	free(lists);
 	return q;
 }
@@ -155,22 +165,14 @@ static int check_view(struct fsck *f, const struct ck_version *v,
 		q = ck_repo_entry_chunks(f->r, v->vid, &es[j], 0,
 					 (size_t)es[j].nchunks, ids);
 		if (q == -EBADMSG) {
+			/* The IDs past the damage were not read: count
+			 * none of them. */
 			problem(f, CK_FSCK_BAD_CATALOG,
 				"file '%s/%s/%s': chunk list is malformed",
 				v->container, v->name, es[j].path);
 			q = 0;
-		}
-		for (uint64_t k = 0; q == 0 && k < es[j].nchunks; k++) {
-			bool isnew;
-
-			if (ck_id_is_zero(&ids[k]))
-				continue;
-			if (!ck_idmap_upsert(seen, &ids[k], &isnew)) {
-				q = -ENOMEM;
-				break;
-			}
-			if (isnew)
-				q = expect(f, &ids[k]);
+		} else if (q == 0) {
+			q = expect_ids(f, seen, ids, es[j].nchunks);
 		}
 		free(ids);
 		if (q == 0)
