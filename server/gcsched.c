@@ -8,7 +8,6 @@
 
 #include "gc.h"
 #include "gcsched.h"
-#include "compress.h"
 #include "log.h"
 
 struct ck_gcsched {
@@ -70,7 +69,6 @@ static void *gc_main(void *arg)
 		pthread_mutex_lock(&g->lock);
 	}
 	pthread_mutex_unlock(&g->lock);
-	ck_compress_thread_exit(); /* deletion decodes list chunks */
 	return NULL;
 }
 

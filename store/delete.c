@@ -104,21 +104,20 @@ static int dec_ids(struct deletion *d, struct ck_idmap *seen, const uint8_t *v,
 	return 0;
 }
 
-/* The same for the @n list chunks at @v (repo_internal.h) and the IDs
+/* The same for the @n list chunks @v (repo_internal.h) and the IDs
  * they list (each list read once: @lists), read into @buf (CK_LIST_IDS
  * IDs). */
 static int dec_lists(struct deletion *d, struct ck_idmap *seen,
-		     struct ck_idmap *lists, const uint8_t *v, size_t n,
+		     struct ck_idmap *lists, const struct ck_id *v, size_t n,
 		     struct ck_id **buf)
 {
 	if (!*buf && !(*buf = malloc(CK_LIST_IDS * sizeof(**buf))))
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		struct ck_id id;
+		struct ck_id id = v[i];
 		bool isnew;
 		int q;
 
-		memcpy(id.b, v + i * CK_ID_SIZE, CK_ID_SIZE);
 		q = dec_ids(d, seen, id.b, 1);
 		if (q < 0)
 			return q;
@@ -179,11 +178,12 @@ static int collect(struct deletion *d, uint64_t vid, struct ck_batch *b)
 			size_t klen, vlen;
 			const void *k = ck_iter_key(it, &klen);
 			const uint8_t *v = ck_iter_value(it, &vlen);
+			const struct ck_id *lv;
+			size_t nl;
 
 			ck_batch_delete(b, CK_CF_META, k, klen);
-			if (vlen % CK_ID_SIZE == 1 && v[0] == CK_SEG_LISTED)
-				q = dec_lists(d, &seen, &lists, v + 1,
-					      vlen / CK_ID_SIZE, &list);
+			if (ck_segment_listed(v, vlen, &lv, &nl))
+				q = dec_lists(d, &seen, &lists, lv, nl, &list);
 			else if (vlen % CK_ID_SIZE == 0)
 				q = dec_ids(d, &seen, v, vlen / CK_ID_SIZE);
 			else
@@ -265,10 +265,10 @@ static void deletion_end(struct deletion *d, struct ck_batch *b)
  * Evaluates deaths: a dead delta adds a decrement to its base, which is
  * evaluated in the next round. Adds the deletions, decrements, 'Z' keys
  * of kept chunks and statistics to @b; st[] gets the statistics deltas
- * (chunks, raw, stored, delta chunks, delta raw, delta stored). The
+ * (enum ck_stat_idx). The
  * counts of d->st[0, done) are already read. Caller holds r->lock.
  */
-static int settle(struct deletion *d, struct ck_batch *b, int64_t st[8],
+static int settle(struct deletion *d, struct ck_batch *b, int64_t st[CK_ST_N],
 		  size_t done)
 {
 	struct ck_repo *r = d->r;
@@ -317,25 +317,16 @@ static int settle(struct deletion *d, struct ck_batch *b, int64_t st[8],
 				return q;
 			q = ck_chunk_parse(rec, len, &h);
 			free(rec);
-			st[2] -= (int64_t)len;
-			if (q == 0 && (h.flags & CK_CHUNK_LIST)) {
-				st[6]--;
-				st[7] -= (int64_t)len;
-			} else {
-				st[0]--;
-			}
 			if (q < 0) {
-				q = 0; /* unreadable record: free it anyway */
+				/* Unreadable record: free it anyway, as a
+				 * content chunk of unknown size. */
+				st[CK_ST_CHUNKS]--;
+				st[CK_ST_STORED] -= (int64_t)len;
+				q = 0;
 				continue;
 			}
-			if (!(h.flags & CK_CHUNK_LIST))
-				st[1] -= h.raw_len;
+			ck_stats_count(st, &h, len, -1);
 			if (h.enc == CK_ENC_DELTA) {
-				if (!(h.flags & CK_CHUNK_LIST)) {
-					st[3]--;
-					st[4] -= h.raw_len;
-					st[5] -= (int64_t)len;
-				}
 				q = dec(d, &h.base);
 				if (q < 0)
 					return q;
@@ -357,19 +348,7 @@ static int settle(struct deletion *d, struct ck_batch *b, int64_t st[8],
 					 -(int64_t)s->dec);
 		}
 	}
-	{
-		static const char *const names[8] = {
-			CK_STAT_CHUNKS,	      CK_STAT_RAW,
-			CK_STAT_STORED,	      CK_STAT_DELTA_CHUNKS,
-			CK_STAT_DELTA_RAW,    CK_STAT_DELTA_STORED,
-			CK_STAT_LIST_CHUNKS,  CK_STAT_LIST_STORED,
-		};
-
-		for (int i = 0; i < 8; i++)
-			if (st[i])
-				ck_batch_add_u64(b, CK_CF_STATS, names[i],
-						 strlen(names[i]), st[i]);
-	}
+	ck_stats_put(b, st);
 	return 0;
 }
 
@@ -388,7 +367,7 @@ int ck_repo_versions_delete(struct ck_repo *r, const char *container,
 	struct deletion d = { .r = r };
 	struct ck_batch *b = NULL;
 	uint8_t key[3 + 2 * CK_NAME_MAX + 4];
-	int64_t st[8] = { 0 };
+	int64_t st[CK_ST_N] = { 0 };
 	int q = 0;
 
 	q = deletion_begin(r, dry_run, &b);
@@ -421,8 +400,8 @@ int ck_repo_versions_delete(struct ck_repo *r, const char *container,
 		goto out;
 	if (rep) {
 		rep->versions = nvids;
-		rep->chunks_freed = (uint64_t)-st[0];
-		rep->bytes_freed = (uint64_t)-st[2];
+		rep->chunks_freed = (uint64_t)-st[CK_ST_CHUNKS];
+		rep->bytes_freed = (uint64_t)-st[CK_ST_STORED];
 	}
 	if (dry_run)
 		goto out;
@@ -467,7 +446,7 @@ int ck_repo_reclaim(struct ck_repo *r, bool dry_run, uint64_t *ret_chunks,
 	struct deletion d = { .r = r };
 	struct ck_batch *b = NULL;
 	struct ck_iter *it = NULL;
-	int64_t st[8] = { 0 };
+	int64_t st[CK_ST_N] = { 0 };
 	size_t nseeds;
 	int q;
 
@@ -512,14 +491,14 @@ int ck_repo_reclaim(struct ck_repo *r, bool dry_run, uint64_t *ret_chunks,
 			ck_batch_delete(b, CK_CF_META, zk,
 					ck_key_zero(zk, &d.idv[i]));
 	}
-	*ret_chunks = (uint64_t)-st[0];
-	*ret_bytes = (uint64_t)-st[2];
+	*ret_chunks = (uint64_t)-st[CK_ST_CHUNKS];
+	*ret_bytes = (uint64_t)-st[CK_ST_STORED];
 	if (dry_run || nseeds == 0)
 		goto out;
-	if (st[0])
+	if (st[CK_ST_CHUNKS])
 		mark_compact(b);
 	q = ck_catalog_write(r->cat, b, true);
-	if (q == 0 && st[0])
+	if (q == 0 && st[CK_ST_CHUNKS])
 		r->del_epoch++;
 out:
 	ck_iter_free(it);

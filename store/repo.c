@@ -829,10 +829,60 @@ done:
 	return 0;
 }
 
+void ck_stats_count(int64_t st[CK_ST_N], const struct ck_chunk_hdr *h,
+		    size_t len, int sign)
+{
+	bool delta = h->enc == CK_ENC_DELTA;
+
+	st[CK_ST_STORED] += sign * (int64_t)len;
+	if (h->flags & CK_CHUNK_LIST) {
+		st[CK_ST_LIST_CHUNKS] += sign;
+		st[CK_ST_LIST_STORED] += sign * (int64_t)len;
+		return;
+	}
+	st[CK_ST_CHUNKS] += sign;
+	st[CK_ST_RAW] += sign * (int64_t)h->raw_len;
+	if (delta) {
+		st[CK_ST_DELTA_CHUNKS] += sign;
+		st[CK_ST_DELTA_RAW] += sign * (int64_t)h->raw_len;
+		st[CK_ST_DELTA_STORED] += sign * (int64_t)len;
+	}
+}
+
+void ck_stats_put(struct ck_batch *b, const int64_t st[CK_ST_N])
+{
+	static const char *const names[CK_ST_N] = {
+		[CK_ST_CHUNKS] = CK_STAT_CHUNKS,
+		[CK_ST_RAW] = CK_STAT_RAW,
+		[CK_ST_STORED] = CK_STAT_STORED,
+		[CK_ST_DELTA_CHUNKS] = CK_STAT_DELTA_CHUNKS,
+		[CK_ST_DELTA_RAW] = CK_STAT_DELTA_RAW,
+		[CK_ST_DELTA_STORED] = CK_STAT_DELTA_STORED,
+		[CK_ST_LIST_CHUNKS] = CK_STAT_LIST_CHUNKS,
+		[CK_ST_LIST_STORED] = CK_STAT_LIST_STORED,
+	};
+
+	for (int i = 0; i < CK_ST_N; i++)
+		if (st[i])
+			ck_batch_add_u64(b, CK_CF_STATS, names[i],
+					 strlen(names[i]), st[i]);
+}
+
+bool ck_segment_listed(const void *v, size_t vlen, const struct ck_id **ret,
+		       size_t *ret_n)
+{
+	const uint8_t *p = v;
+
+	if (vlen % CK_ID_SIZE != 1 || p[0] != CK_SEG_LISTED)
+		return false;
+	*ret = (const struct ck_id *)(p + 1);
+	*ret_n = vlen / CK_ID_SIZE;
+	return true;
+}
+
 int ck_segment_lists(const void *v, size_t vlen, uint64_t seg_n,
 		     const struct ck_id **ret, size_t *ret_n)
 {
-	const uint8_t *p = v;
 	size_t k = (size_t)((seg_n + CK_LIST_IDS - 1) / CK_LIST_IDS);
 
 	if (vlen == seg_n * CK_ID_SIZE) {
@@ -840,10 +890,8 @@ int ck_segment_lists(const void *v, size_t vlen, uint64_t seg_n,
 		*ret_n = 0;
 		return 0;
 	}
-	if (vlen != 1 + k * CK_ID_SIZE || p[0] != CK_SEG_LISTED)
+	if (!ck_segment_listed(v, vlen, ret, ret_n) || *ret_n != k)
 		return -EBADMSG;
-	*ret = (const struct ck_id *)(p + 1);
-	*ret_n = k;
 	return 0;
 }
 

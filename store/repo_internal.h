@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "catalog.h"
+#include "chunk.h"
 #include "id.h"
 #include "repo.h"
 
@@ -72,6 +73,10 @@ struct ck_repo {
 #define CK_LIST_IDS 256
 #define CK_LIST_INLINE 8 /* files of at most this many chunks: IDs in the key */
 #define CK_SEG_LISTED 'L'
+/* Whether an 'X' value holds list chunks (*ret their IDs, unaligned,
+ * *ret_n of them) rather than IDs, whatever the segment's length. */
+bool ck_segment_listed(const void *v, size_t vlen, const struct ck_id **ret,
+		       size_t *ret_n);
 /* Parses an 'X' value of a segment of @seg_n IDs: *ret the list chunks'
  * IDs (unaligned; NULL for a format 1 value, which holds the IDs). */
 int ck_segment_lists(const void *v, size_t vlen, uint64_t seg_n,
@@ -80,6 +85,27 @@ int ck_segment_lists(const void *v, size_t vlen, uint64_t seg_n,
 int ck_repo_entry_lists(struct ck_repo *r, uint64_t vid,
 			const struct ck_entry *e, struct ck_id **ret,
 			size_t *ret_n);
+
+/* Deltas of the chunk counters (keys.h CK_STAT_*), as a commit or a
+ * deletion accumulates them before writing them in its batch. */
+enum ck_stat_idx {
+	CK_ST_CHUNKS,
+	CK_ST_RAW,
+	CK_ST_STORED,
+	CK_ST_DELTA_CHUNKS,
+	CK_ST_DELTA_RAW,
+	CK_ST_DELTA_STORED,
+	CK_ST_LIST_CHUNKS,
+	CK_ST_LIST_STORED,
+	CK_ST_N,
+};
+/* Counts one record (header @h, @len bytes stored) into @st, @sign +1
+ * when it is counted, -1 when it is freed: stored bytes for every
+ * record, the rest for file content or for list chunks (repo.c). */
+void ck_stats_count(int64_t st[CK_ST_N], const struct ck_chunk_hdr *h,
+		    size_t len, int sign);
+/* Adds the non-zero counters of @st to @b. */
+void ck_stats_put(struct ck_batch *b, const int64_t st[CK_ST_N]);
 
 /* The repository's dictionary, or NULL if it has none (loaded at first
  * call); -EBADMSG if it is damaged. */

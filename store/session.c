@@ -1213,28 +1213,26 @@ static uint64_t nlists(const struct ck_entry *e)
 	return (e->nchunks + CK_LIST_IDS - 1) / CK_LIST_IDS;
 }
 
-/* The parent's list chunk @j of file @path in @view into *ret (zero ID:
- * none, or a format 1 parent). */
-static void parent_list(struct ck_session *s, unsigned view, const char *path,
-			uint64_t j, struct ck_id *ret)
+#define SEG_LISTS (CK_SEG_CHUNKS / CK_LIST_IDS)
+
+/* The parent's list chunks of segment @seg of file @path in @view into
+ * @ret (zero IDs: none, or a format 1 parent): one read per segment. */
+static void parent_lists(struct ck_session *s, unsigned view, const char *path,
+			 uint64_t seg, struct ck_id ret[SEG_LISTS])
 {
 	uint8_t key[9 + CK_PATH_MAX + 5];
-	uint64_t seg = j * CK_LIST_IDS / CK_SEG_CHUNKS;
-	uint64_t sub = j % (CK_SEG_CHUNKS / CK_LIST_IDS);
-	const uint8_t *p;
-	size_t klen, vlen = 0;
+	const struct ck_id *lv;
+	size_t klen, vlen = 0, nl;
 	void *v = NULL;
 
-	memset(ret, 0, sizeof(*ret));
+	memset(ret, 0, SEG_LISTS * sizeof(*ret));
 	if (!s->parent_vid)
 		return;
 	klen = ck_key_segment(key, view, s->parent_vid, path, (uint32_t)seg);
 	if (ck_catalog_get(s->r->cat, CK_CF_META, key, klen, &v, &vlen) < 0)
 		return;
-	p = v;
-	if (vlen % CK_ID_SIZE == 1 && p[0] == CK_SEG_LISTED &&
-	    1 + (sub + 1) * CK_ID_SIZE <= vlen)
-		memcpy(ret->b, p + 1 + sub * CK_ID_SIZE, CK_ID_SIZE);
+	if (ck_segment_listed(v, vlen, &lv, &nl))
+		memcpy(ret, lv, (nl < SEG_LISTS ? nl : SEG_LISTS) * sizeof(*ret));
 	free(v);
 }
 
@@ -1247,7 +1245,7 @@ static void parent_list(struct ck_session *s, unsigned view, const char *path,
 static int put_lists(struct ck_session *s)
 {
 	struct ck_chunk_in in[BLOCK_CHUNKS];
-	struct ck_id bases[BLOCK_CHUNKS];
+	struct ck_id bases[BLOCK_CHUNKS], pl[SEG_LISTS];
 	size_t nin = 0, bad;
 	int q = 0;
 
@@ -1276,12 +1274,14 @@ static int put_lists(struct ck_session *s)
 
 				if (cnt > CK_LIST_IDS)
 					cnt = CK_LIST_IDS;
+				if (j % SEG_LISTS == 0)
+					parent_lists(s, view, f[i].e.path,
+						     j / SEG_LISTS, pl);
 				if (ck_is_zero(data, cnt * CK_ID_SIZE))
 					continue; /* zero ID: zero pages */
 				ck_id_compute(&s->r->hasher, data,
 					      cnt * CK_ID_SIZE, &f[i].lists[j]);
-				parent_list(s, view, f[i].e.path, j,
-					    &bases[nin]);
+				bases[nin] = pl[j % SEG_LISTS];
 				in[nin] = (struct ck_chunk_in){
 					.id = f[i].lists[j],
 					.data = data,
@@ -1479,7 +1479,7 @@ static int own_chunks(struct ck_session *s, struct ck_batch *b,
 	struct ck_id *work = NULL;
 	size_t nwork = 0, cap = 0;
 	struct ck_idmap_slot *sl;
-	int64_t st[8] = { 0 };
+	int64_t st[CK_ST_N] = { 0 };
 	int q = 0;
 
 	ck_idmap_foreach(&s->ids, sl) {
@@ -1550,22 +1550,11 @@ owned:
 		o->val = 1;
 		/* Bytes added include the chunk lists; chunks are content. */
 		v->added_bytes += len;
-		st[2] += (int64_t)len;
-		if (h.flags & CK_CHUNK_LIST) {
-			st[6]++;
-			st[7] += (int64_t)len;
-		} else {
+		if (!(h.flags & CK_CHUNK_LIST))
 			v->added_chunks++;
-			st[0]++;
-			st[1] += h.raw_len;
-		}
+		ck_stats_count(st, &h, len, 1);
 		if (h.enc != CK_ENC_DELTA)
 			continue;
-		if (!(h.flags & CK_CHUNK_LIST)) {
-			st[3]++;
-			st[4] += h.raw_len;
-			st[5] += (int64_t)len;
-		}
 		ck_batch_add_u64(b, CK_CF_REFS, h.base.b, CK_ID_SIZE, 1);
 		if (w)
 			continue;
@@ -1587,19 +1576,7 @@ owned:
 	/* Every owned chunk that this version does not reference itself
 	 * (a transitively owned base) still needs its count key to exist:
 	 * the delta's +1 above provides it. */
-	{
-		static const char *const names[8] = {
-			CK_STAT_CHUNKS,	      CK_STAT_RAW,
-			CK_STAT_STORED,	      CK_STAT_DELTA_CHUNKS,
-			CK_STAT_DELTA_RAW,    CK_STAT_DELTA_STORED,
-			CK_STAT_LIST_CHUNKS,  CK_STAT_LIST_STORED,
-		};
-
-		for (int i = 0; i < 8; i++)
-			if (st[i])
-				ck_batch_add_u64(b, CK_CF_STATS, names[i],
-						 strlen(names[i]), st[i]);
-	}
+	ck_stats_put(b, st);
 out:
 	free(work);
 	ck_idmap_release(&owned);
@@ -1646,6 +1623,20 @@ static int cmp_id(const void *a, const void *b)
 	return memcmp(a, b, CK_ID_SIZE);
 }
 
+/* Adds the non-zero @ids to @used. */
+static int add_used(struct ck_idmap *used, const struct ck_id *ids,
+		    uint64_t n)
+{
+	for (uint64_t k = 0; k < n; k++) {
+		bool isnew;
+
+		if (!ck_id_is_zero(&ids[k]) &&
+		    !ck_idmap_upsert(used, &ids[k], &isnew))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /*
  * A client may put chunks that no file of the version uses (an HTTP
  * upload that changed its mind). They are not counted; the records this
@@ -1668,29 +1659,12 @@ static int mark_unused(struct ck_session *s, struct ck_batch *b)
 		for (size_t i = 0; i < nf; i++) {
 			if (f[i].e.type != CK_ENTRY_FILE)
 				continue;
-			for (uint64_t k = 0; k < f[i].e.nchunks; k++) {
-				bool isnew;
-
-				if (ck_id_is_zero(&f[i].ids[k]))
-					continue;
-				if (!ck_idmap_upsert(&used, &f[i].ids[k],
-						     &isnew)) {
-					q = -ENOMEM;
-					goto out;
-				}
-			}
-			for (uint64_t k = 0; f[i].lists && k < nlists(&f[i].e);
-			     k++) {
-				bool isnew;
-
-				if (ck_id_is_zero(&f[i].lists[k]))
-					continue;
-				if (!ck_idmap_upsert(&used, &f[i].lists[k],
-						     &isnew)) {
-					q = -ENOMEM;
-					goto out;
-				}
-			}
+			q = add_used(&used, f[i].ids, f[i].e.nchunks);
+			if (q == 0 && f[i].lists)
+				q = add_used(&used, f[i].lists,
+					     nlists(&f[i].e));
+			if (q < 0)
+				goto out;
 		}
 	}
 	if (used.n == s->ids.n)
@@ -1792,8 +1766,7 @@ static void put_list(struct ck_batch *b, const struct ck_sfile *v,
 					      (uint32_t)(first /
 							 CK_SEG_CHUNKS));
 			if (v[i].lists) {
-				uint8_t lv[1 + CK_SEG_CHUNKS / CK_LIST_IDS *
-						       CK_ID_SIZE];
+				uint8_t lv[1 + SEG_LISTS * CK_ID_SIZE];
 				size_t nl = (size_t)((cnt + CK_LIST_IDS - 1) /
 						     CK_LIST_IDS);
 
