@@ -895,23 +895,37 @@ int ck_segment_lists(const void *v, size_t vlen, uint64_t seg_n,
 	return 0;
 }
 
+/* Reads segment @seg (@seg_n IDs) of @e: *ret_v the value, for the caller
+ * to free (NULL if none), @lists and @nl as ck_segment_lists() gives them. A
+ * missing key is damage (-EBADMSG). */
+static int segment_get(struct ck_repo *r, uint64_t vid,
+		       const struct ck_entry *e, uint32_t seg, uint64_t seg_n,
+		       void **ret_v, size_t *ret_vlen, const struct ck_id **lists,
+		       size_t *nl)
+{
+	uint8_t key[9 + CK_PATH_MAX + 5];
+	size_t klen = ck_key_segment(key, e->view, vid, e->path, seg);
+	int q;
+
+	*ret_v = NULL;
+	q = ck_catalog_get(r->cat, CK_CF_META, key, klen, ret_v, ret_vlen);
+	if (q < 0)
+		return q == -ENOENT ? -EBADMSG : q;
+	return ck_segment_lists(*ret_v, *ret_vlen, seg_n, lists, nl);
+}
+
 /* IDs [from, from + n) of segment @seg (@seg_n IDs) of @e into @ret. */
 static int segment_read(struct ck_repo *r, uint64_t vid,
 			const struct ck_entry *e, uint32_t seg, uint64_t seg_n,
 			uint64_t from, size_t n, struct ck_id *ret)
 {
-	uint8_t key[9 + CK_PATH_MAX + 5];
 	const struct ck_id *lists;
 	struct ck_id *tmp = NULL;
-	size_t klen, vlen = 0, nl;
-	void *v = NULL;
+	size_t vlen = 0, nl;
+	void *v;
 	int q;
 
-	klen = ck_key_segment(key, e->view, vid, e->path, seg);
-	q = ck_catalog_get(r->cat, CK_CF_META, key, klen, &v, &vlen);
-	if (q < 0)
-		return q == -ENOENT ? -EBADMSG : q;
-	q = ck_segment_lists(v, vlen, seg_n, &lists, &nl);
+	q = segment_get(r, vid, e, seg, seg_n, &v, &vlen, &lists, &nl);
 	if (q < 0)
 		goto out;
 	if (!lists) {
@@ -998,31 +1012,27 @@ int ck_repo_entry_lists(struct ck_repo *r, uint64_t vid,
 			const struct ck_entry *e, struct ck_id **ret,
 			size_t *ret_n)
 {
-	uint8_t key[9 + CK_PATH_MAX + 5];
-	struct ck_id *out = NULL;
-	size_t n = 0, cap = 0;
+	/* At most one list chunk per CK_LIST_IDS chunks of the file. */
+	size_t max = (size_t)((e->nchunks + CK_LIST_IDS - 1) / CK_LIST_IDS);
+	struct ck_id *out;
+	size_t n = 0;
 	int q = 0;
 
 	if (e->type != CK_ENTRY_FILE)
 		return -EINVAL;
+	out = malloc((max ? max : 1) * sizeof(*out));
+	if (!out)
+		return -ENOMEM;
 	for (uint64_t first = 0; first < e->nchunks; first += CK_SEG_CHUNKS) {
 		uint64_t seg_n = e->nchunks - first;
-		uint32_t seg = (uint32_t)(first / CK_SEG_CHUNKS);
 		const struct ck_id *lists;
-		size_t klen, vlen = 0, nl;
-		void *v = NULL;
+		size_t vlen = 0, nl;
+		void *v;
 
 		if (seg_n > CK_SEG_CHUNKS)
 			seg_n = CK_SEG_CHUNKS;
-		klen = ck_key_segment(key, e->view, vid, e->path, seg);
-		q = ck_catalog_get(r->cat, CK_CF_META, key, klen, &v, &vlen);
-		if (q < 0) {
-			q = q == -ENOENT ? -EBADMSG : q;
-			break;
-		}
-		q = ck_segment_lists(v, vlen, seg_n, &lists, &nl);
-		if (q == 0 && nl && CK_GROW(out, n + nl - 1, cap, 16) < 0)
-			q = -ENOMEM;
+		q = segment_get(r, vid, e, (uint32_t)(first / CK_SEG_CHUNKS),
+				seg_n, &v, &vlen, &lists, &nl);
 		if (q == 0 && nl) {
 			memcpy(out + n, lists, nl * sizeof(*out));
 			n += nl;
