@@ -185,7 +185,8 @@ struct ck_repo *cli_open(bool write, const char *program)
 	case -EPROTONOSUPPORT:
 		fprintf(stderr,
 			"ckstore: error: repository '%s' has an on-disk format "
-			"this ckstore does not know\n",
+			"this ckstore does not know (made by a newer "
+			"ckstore?)\n",
 			arg_repo);
 		break;
 	default:

@@ -373,6 +373,11 @@ int main(int argc, char **argv)
 			(void)ck_repo_holder(arg_repo, who, sizeof(who));
 			ck_log_error("repository '%s' is held by %s", arg_repo,
 				     who[0] ? who : "another process");
+		} else if (r == -EPROTONOSUPPORT) {
+			ck_log_error("repository '%s' has an on-disk format "
+				     "this ckstore-fuse does not know (made by "
+				     "a newer ckstore?)",
+				     arg_repo);
 		} else {
 			ck_log_error_errno(r, "cannot open repository '%s': %m",
 					   arg_repo);

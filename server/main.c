@@ -336,6 +336,12 @@ int main(int argc, char **argv)
 			     holder[0] ? holder : "another process");
 		goto out;
 	}
+	if (q == -EPROTONOSUPPORT) {
+		ck_log_error("repository '%s' has an on-disk format this "
+			     "ckstored does not know (made by a newer ckstore?)",
+			     c.repo);
+		goto out;
+	}
 	if (q < 0) {
 		ck_log_error_errno(q,
 				   "cannot open repository '%s': %m (create "

@@ -3,7 +3,9 @@
 # a format 2 repository keeps its file lists as list chunks (small meta
 # tables, list_chunks in stats) and survives rm + gc + fsck; a format 1
 # repository, as earlier builds made them, is still read and written as
-# it is (no list chunks, no dictionary), byte-exact.
+# it is (no list chunks, no dictionary), byte-exact; a newer format than
+# this build knows is refused with a clear message by the CLI, ckstored
+# and ckstore-fuse.
 . "$(dirname "$0")/lib.sh"
 src=$(series pyweb-direct)
 N=$T/new O=$T/old
@@ -46,4 +48,31 @@ for R in "$N" "$O"; do
   [ "$(json 'd["chunks"] == 0 and d["list_chunks"] == 0 and d["stored_bytes"] == 0 and d["list_stored_bytes"] == 0' <"$T/e.json")" = True ] ||
     fail "$R: empty repository still counts $(json '(d["chunks"], d["list_chunks"], d["stored_bytes"], d["list_stored_bytes"])' <"$T/e.json")"
 done
-echo "chunk lists: $mo B of keys (format 1) -> $mn B (format 2); both read, written and emptied cleanly"
+
+# A repository of a format this build does not know (a newer build's) is
+# refused by every program, saying so.
+F=$T/future
+ck -q --repo "$F" init
+ck -q --repo "$F" push web "$src/v01"
+"$CK_TESTTOOL" set-format "$F" 99
+expect_fail 1 ck --repo "$F" versions web
+grep -q "on-disk format this ckstore does not know" "$T/err" || fail "ckstore: $(cat "$T/err")"
+expect_fail 1 ck --repo "$F" push web "$src/v02"
+grep -q "on-disk format this ckstore does not know" "$T/err" || fail "ckstore push: $(cat "$T/err")"
+set +e
+timeout 20 "$CKSTORED" --config "$CK_SRC/conf/ckstored.conf" --set anonymous=read --set port=0 --repo "$F" >"$T/out" 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "ckstored on a newer repository exited $rc"
+grep -q "on-disk format this ckstored does not know" "$T/err" || fail "ckstored: $(cat "$T/err")"
+if [ -e /dev/fuse ] && [ -n "${CKSTORE_FUSE:-}" ]; then
+  mkdir -p "$T/fm"
+  set +e
+  timeout 20 "$CKSTORE_FUSE" -f --repo "$F" "$T/fm" >"$T/out" 2>"$T/err"
+  rc=$?
+  set -e
+  mountpoint -q "$T/fm" && fusermount3 -u "$T/fm"
+  [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "ckstore-fuse on a newer repository exited $rc"
+  grep -q "on-disk format this ckstore-fuse does not know" "$T/err" || fail "ckstore-fuse: $(cat "$T/err")"
+fi
+echo "chunk lists: $mo B of keys (format 1) -> $mn B (format 2); both read, written and emptied cleanly; a newer format refused"

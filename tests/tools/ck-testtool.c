@@ -15,6 +15,8 @@
  *                                         content (head: of its magic)
  *   ck-testtool init-format1 REPO         create a repository as builds
  *                                         before format 2 did
+ *   ck-testtool set-format REPO N         write meta.format N (a newer
+ *                                         build's repository)
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -76,6 +78,22 @@ int main(int argc, char **argv)
 		c = ck_repo_catalog(r);
 		b = ck_batch_new(c);
 		ck_batch_put(b, CK_CF_META, "meta.format", 11, "1", 1);
+		q = ck_catalog_write(c, b, true);
+		ck_batch_free(b);
+		goto out;
+	}
+	if (!strcmp(argv[1], "set-format") && argc == 4) {
+		struct ck_catalog *c;
+		struct ck_batch *b;
+
+		/* Opening checks the format: write it after a normal open. */
+		q = ck_repo_open(argv[2], CK_OPEN_WRITE, "ck-testtool", &r);
+		if (q < 0)
+			goto out;
+		c = ck_repo_catalog(r);
+		b = ck_batch_new(c);
+		ck_batch_put(b, CK_CF_META, "meta.format", 11, argv[3],
+			     strlen(argv[3]));
 		q = ck_catalog_write(c, b, true);
 		ck_batch_free(b);
 		goto out;
