@@ -41,7 +41,9 @@
  *              inode numbers of its nodes do not change.
  *   FAILED     the commit failed (e.g. ENOSPC, server unreachable);
  *              served from the spool, read-only; the committer tries
- *              again every CKFS_RETRY_S seconds, and the next start
+ *              again every CKFS_RETRY_S seconds, at once when the
+ *              version's directory is fsync()ed (the writer asking
+ *              again, e.g. after space was freed), and the next start
  *              does too.
  *
  * Spool recovery: at start-up every directory left under <spool>/data/
@@ -106,6 +108,7 @@ struct ckfs_ver {
 	int64_t active_ns;    /* CLOCK_MONOTONIC of the last write; lock */
 	int commit_err;	      /* FAILED: why */
 	int64_t failed_ns;    /* FAILED: when (CLOCK_MONOTONIC) */
+	unsigned commit_tries; /* commits that ended (stored or failed); lock */
 	struct stat root_st;  /* the version directory, for COMMITTED */
 	/* COMMITTED: immutable once set */
 	struct ck_version v;

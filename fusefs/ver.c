@@ -527,6 +527,22 @@ int ckfs_ver_wait(struct ckfs *fs, struct ckfs_ver *v)
 	clock_gettime(CLOCK_REALTIME, &dl);
 	dl.tv_sec += 30;
 	pthread_mutex_lock(&fs->lock);
+	if (v->state == CKFS_V_FAILED && v->commit_err != -ENOENT &&
+	    !fs->stopping) {
+		/* Asked again after a failed store (space freed, the server
+		 * back): the committer tries now, not at its next retry. */
+		unsigned t = v->commit_tries;
+
+		v->failed_ns = ckfs_now_ns() -
+			       (int64_t)CKFS_RETRY_S * 1000000000 - 1;
+		pthread_cond_broadcast(&fs->cond);
+		while (v->commit_tries == t && !fs->stopping &&
+		       (v->state == CKFS_V_FAILED ||
+			v->state == CKFS_V_SEALED))
+			if (pthread_cond_timedwait(&fs->cond, &fs->lock,
+						   &dl) == ETIMEDOUT)
+				break;
+	}
 	while (v->state == CKFS_V_SEALED ||
 	       (v->state == CKFS_V_WRITING && v->stats_flushed)) {
 		if (pthread_cond_timedwait(&fs->cond, &fs->lock, &dl) ==
@@ -589,13 +605,16 @@ static void commit_one(struct ckfs *fs, struct ckfs_ver *v)
 		q = fs->b->ops->entries(fs->b, &cv, false, &es, &n);
 	if (q < 0) {
 		ck_log_error_errno(q, "cannot store version '%s/%s'%s%s: %m "
-				   "(kept in '%s' for the next start)",
+				   "(kept in '%s'; tried again in %d s, when "
+				   "its directory is fsync()ed, and at the "
+				   "next start)",
 				   v->ctr, v->name, errpath[0] ? " at " : "",
-				   errpath, v->spool_path);
+				   errpath, v->spool_path, CKFS_RETRY_S);
 		pthread_mutex_lock(&fs->lock);
 		v->state = CKFS_V_FAILED;
 		v->commit_err = q;
 		v->failed_ns = ckfs_now_ns();
+		v->commit_tries++;
 		pthread_cond_broadcast(&fs->cond);
 		pthread_mutex_unlock(&fs->lock);
 		return;
@@ -609,6 +628,7 @@ static void commit_one(struct ckfs *fs, struct ckfs_ver *v)
 	v->n = n;
 	v->root_st = st;
 	v->state = CKFS_V_COMMITTED;
+	v->commit_tries++;
 	close(v->spool_fd);
 	v->spool_fd = -1;
 	pthread_cond_broadcast(&fs->cond);

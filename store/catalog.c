@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <rocksdb/c.h>
 
@@ -29,8 +31,9 @@ struct ck_catalog {
 	rocksdb_writeoptions_t *wopts_nosync;
 	bool read_only;
 	/* A write failed (disk full, I/O error): RocksDB refuses further
-	 * writes, and a flush would hit its stored error. */
-	bool failed;
+	 * writes, and a flush would hit its stored error, until
+	 * ck_catalog_recover(). */
+	atomic_bool failed;
 };
 
 struct ck_batch {
@@ -211,7 +214,7 @@ struct ck_catalog *ck_catalog_free(struct ck_catalog *c)
 	if (!c)
 		return NULL;
 	if (c->db) {
-		if (!c->read_only && !c->failed) {
+		if (!c->read_only && !atomic_load(&c->failed)) {
 			/* Leave no WAL to replay: the next open (often a
 			 * short-lived CLI) starts at once. */
 			char *err = NULL;
@@ -404,6 +407,34 @@ void ck_batch_add_u64(struct ck_batch *b, enum ck_cf cf, const void *key,
 				    (const char *)&v, sizeof(v));
 }
 
+int ck_catalog_recover(struct ck_catalog *c)
+{
+	char *err = NULL;
+
+	if (c->read_only || !atomic_load(&c->failed))
+		return 0;
+	/* A failed batch was not applied (RocksDB writes the log, syncs it,
+	 * then the memtables), so nothing is redone here: the caller starts
+	 * its work again. RocksDB may be recovering by itself already (its
+	 * error handler retries every second): Resume() is then "busy", and
+	 * the recovery's end is awaited, 5 s at most. */
+	for (int i = 0; ck_rocksdb_resume(c->db, &err) < 0; i++) {
+		if (!strstr(err, "busy") && !strstr(err, "Busy"))
+			return catalog_result(err, "resume");
+		if (i == 50) {
+			ck_log_debug("rocksdb resume: %s", err);
+			rocksdb_free(err);
+			return -EBUSY;
+		}
+		rocksdb_free(err);
+		err = NULL;
+		usleep(100 * 1000);
+	}
+	atomic_store(&c->failed, false);
+	ck_log_info("the repository accepts writes again");
+	return 0;
+}
+
 int ck_catalog_write(struct ck_catalog *c, struct ck_batch *b, bool sync)
 {
 	char *err = NULL;
@@ -415,7 +446,7 @@ int ck_catalog_write(struct ck_catalog *c, struct ck_batch *b, bool sync)
 	rocksdb_write(c->db, sync ? c->wopts_sync : c->wopts_nosync, b->wb,
 		      &err);
 	if (err)
-		c->failed = true;
+		atomic_store(&c->failed, true);
 	return catalog_result(err, "write");
 }
 
@@ -546,7 +577,7 @@ bool ck_catalog_settle_counts(struct ck_catalog *c)
 	uint64_t l0 = 0, total, below;
 	size_t l0_files = 0;
 
-	if (c->read_only || c->failed)
+	if (c->read_only || atomic_load(&c->failed))
 		return false;
 	m = rocksdb_get_column_family_metadata_cf(c->db, c->cf[CK_CF_REFS]);
 	if (!m)

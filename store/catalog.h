@@ -86,6 +86,10 @@ void ck_batch_delete(struct ck_batch *b, enum ck_cf cf, const void *key,
 void ck_batch_add_u64(struct ck_batch *b, enum ck_cf cf, const void *key,
 		      size_t klen, int64_t delta);
 int ck_catalog_write(struct ck_catalog *c, struct ck_batch *b, bool sync);
+/* After a write failed (a full disk): lets RocksDB accept writes again
+ * if the cause is gone (0), else the error (-ENOSPC...). A no-op when
+ * no write failed. Callers start their work afresh after it. */
+int ck_catalog_recover(struct ck_catalog *c);
 
 /* Iterates keys starting with @prefix (all keys if @plen is 0). */
 int ck_iter_new(struct ck_catalog *c, enum ck_cf cf, const void *prefix,

@@ -243,8 +243,15 @@ static int read_counts(struct deletion *d, size_t from)
 static int deletion_begin(struct ck_repo *r, bool dry_run,
 			  struct ck_batch **ret)
 {
+	int q;
+
 	if (!dry_run && ck_repo_read_only(r))
 		return -EROFS;
+	if (!dry_run) {
+		q = ck_catalog_recover(r->cat); /* after a full disk */
+		if (q < 0)
+			return q;
+	}
 	*ret = ck_batch_new(r->cat);
 	if (!*ret)
 		return -ENOMEM;
@@ -517,6 +524,9 @@ int ck_repo_compact(struct ck_repo *r, bool force, bool *ret_done)
 	*ret_done = false;
 	if (ck_repo_read_only(r))
 		return -EROFS;
+	q = ck_catalog_recover(r->cat);
+	if (q < 0)
+		return q;
 	/* Cleared before the compaction starts: a deletion meanwhile
 	 * marks it due again. */
 	pthread_mutex_lock(&r->lock);

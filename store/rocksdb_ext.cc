@@ -32,3 +32,13 @@ extern "C" int ck_rocksdb_flush_cfs(rocksdb_t *db,
 	*errptr = strdup(s.ToString().c_str());
 	return -1;
 }
+
+extern "C" int ck_rocksdb_resume(rocksdb_t *db, char **errptr)
+{
+	rocksdb::Status s = db->rep->Resume();
+
+	if (s.ok())
+		return 0;
+	*errptr = strdup(s.ToString().c_str());
+	return -1;
+}

@@ -20,6 +20,12 @@ extern "C" {
 int ck_rocksdb_flush_cfs(rocksdb_t *db, rocksdb_column_family_handle_t **cfs,
 			 size_t n, char **errptr);
 
+/* Clears a background error (a write or flush that failed, e.g. on a
+ * full disk) if its cause is gone: RocksDB flushes what it holds and
+ * accepts writes again (DB::Resume()). 0, or -1 with a malloc()ed
+ * message in *errptr. */
+int ck_rocksdb_resume(rocksdb_t *db, char **errptr);
+
 #ifdef __cplusplus
 }
 #endif

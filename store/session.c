@@ -58,6 +58,11 @@ int ck_session_begin(struct ck_repo *r, const char *container,
 
 	if (ck_repo_read_only(r))
 		return -EROFS;
+	/* A push after one that filled the disk: RocksDB refuses writes
+	 * until told the cause is gone. */
+	q = ck_catalog_recover(r->cat);
+	if (q < 0)
+		return q;
 	q = ck_name_check(container);
 	if (q < 0)
 		return q;
