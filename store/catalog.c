@@ -34,6 +34,7 @@ struct ck_catalog {
 	 * writes, and a flush would hit its stored error, until
 	 * ck_catalog_recover(). */
 	atomic_bool failed;
+	_Atomic int fail_err; /* what the failed write returned */
 };
 
 struct ck_batch {
@@ -422,9 +423,13 @@ int ck_catalog_recover(struct ck_catalog *c)
 		if (!strstr(err, "busy") && !strstr(err, "Busy"))
 			return catalog_result(err, "resume");
 		if (i == 50) {
+			/* Still recovering: the cause is likely still there
+			 * (the disk still full). */
+			int q = atomic_load(&c->fail_err);
+
 			ck_log_debug("rocksdb resume: %s", err);
 			rocksdb_free(err);
-			return -EBUSY;
+			return q < 0 ? q : -EBUSY;
 		}
 		rocksdb_free(err);
 		err = NULL;
@@ -438,6 +443,7 @@ int ck_catalog_recover(struct ck_catalog *c)
 int ck_catalog_write(struct ck_catalog *c, struct ck_batch *b, bool sync)
 {
 	char *err = NULL;
+	int q;
 
 	if (c->read_only)
 		return -EROFS;
@@ -445,9 +451,12 @@ int ck_catalog_write(struct ck_catalog *c, struct ck_batch *b, bool sync)
 		return -EINVAL;
 	rocksdb_write(c->db, sync ? c->wopts_sync : c->wopts_nosync, b->wb,
 		      &err);
-	if (err)
+	q = catalog_result(err, "write");
+	if (q < 0) {
+		atomic_store(&c->fail_err, q);
 		atomic_store(&c->failed, true);
-	return catalog_result(err, "write");
+	}
+	return q;
 }
 
 int ck_iter_new(struct ck_catalog *c, enum ck_cf cf, const void *prefix,

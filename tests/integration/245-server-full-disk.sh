@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ckstored on a full disk (its repository on a 16 MiB tmpfs): a push
-# that does not fit fails with a clear message and commits nothing, the
+# that does not fit fails with a clear message and commits nothing (and
+# so does the next one while the disk is still full), the
 # server keeps serving reads, and once space is freed the next push
 # works without a restart (RocksDB refuses writes after a failed one
 # until told the cause is gone). fsck is clean; a restore is byte-exact.
@@ -27,6 +28,9 @@ start_server "$R" --config "$T/ckstored.conf"
 cks -q push c "$src/v01"
 expect_fail 1 cks push c "$T/gen/v0001"
 grep -q "the server is out of space; nothing was committed" "$T/err" || fail "push message: $(cat "$T/err")"
+# again, the disk still full: the same clear failure, not a hang or EBUSY
+expect_fail 1 cks push c "$T/gen/v0001"
+grep -q "the server is out of space; nothing was committed" "$T/err" || fail "second push message: $(cat "$T/err")"
 cks versions c --json >"$T/v.json"
 [ "$(json '[v["name"] for v in d]' <"$T/v.json")" = "['v01']" ] || fail "after the failed push: $(cat "$T/v.json")"
 cks -q restore c --version v01 "$T/o1"
