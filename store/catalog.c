@@ -420,6 +420,8 @@ int ck_catalog_recover(struct ck_catalog *c)
 	 * error handler retries every second): Resume() is then "busy", and
 	 * the recovery's end is awaited, 5 s at most. */
 	for (int i = 0; ck_rocksdb_resume(c->db, &err) < 0; i++) {
+		if (!err)
+			return -ENOMEM; /* the message could not be copied */
 		if (!strstr(err, "busy") && !strstr(err, "Busy"))
 			return catalog_result(err, "resume");
 		if (i == 50) {
@@ -436,7 +438,7 @@ int ck_catalog_recover(struct ck_catalog *c)
 		usleep(100 * 1000);
 	}
 	atomic_store(&c->failed, false);
-	ck_log_info("the repository accepts writes again");
+	ck_log_debug("rocksdb resumed: the repository accepts writes again");
 	return 0;
 }
 
