@@ -9,12 +9,9 @@
 # the second. (A real series depended on which was present: pyweb-direct
 # v01 stores its 2.5 MB in the commit's one batch, so a full disk left no
 # garbage to reclaim and the test failed without ../shared.)
-python3 "$CK_SRC/bench/gen-series" "$T/gen" --versions 1 --pages 5000 \
-  --seed 5 --zero 0 --text 0 >/dev/null
+big_dump "$T/gen"
 src=$T/gen
-mkdir -p "$T/small"
-mount -t tmpfs -o size=16m tmpfs "$T/small" 2>/dev/null || skip "cannot mount a tmpfs (needs root)"
-trap 'umount "$T/small" 2>/dev/null; cleanup' EXIT
+small_disk "$T/small" 16m
 R=$T/small/repo
 ck -q --repo "$R" init
 expect_fail 1 ck --repo "$R" push c "$src/v0001"

@@ -9,18 +9,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server-lib.sh"
 src=$(series pyweb-direct)
-python3 "$CK_SRC/bench/gen-series" "$T/gen" --versions 1 --pages 5000 \
-  --seed 5 --zero 0 --text 0 >/dev/null
-mkdir -p "$T/small"
-mount -t tmpfs -o size=16m tmpfs "$T/small" 2>/dev/null || skip "cannot mount a tmpfs (needs root)"
-small_cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  umount "$T/small" 2>/dev/null || true
-  cleanup
-}
-trap small_cleanup EXIT
+big_dump "$T/gen"
+small_disk "$T/small" 16m
 R=$T/small/repo
 ck -q --repo "$R" init
 write_config "$T/ckstored.conf"

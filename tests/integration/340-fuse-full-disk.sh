@@ -10,24 +10,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/fuselib.sh"
 src=$(series pyweb-direct)
-# 5,000 incompressible pages (20 MB): more than the whole disk.
-python3 "$CK_SRC/bench/gen-series" "$T/gen" --versions 1 --pages 5000 \
-  --seed 5 --zero 0 --text 0 >/dev/null
-mkdir -p "$T/small"
-mount -t tmpfs -o size=16m tmpfs "$T/small" 2>/dev/null || skip "cannot mount a tmpfs (needs root)"
-trap 'fuse_cleanup_small' EXIT
-fuse_cleanup_small() {
-  local m
-  for m in "${MOUNTS[@]}"; do
-    mountpoint -q "$m" 2>/dev/null && { fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null || true; }
-  done
-  for p in "${FUSE_PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null || true
-  done
-  umount "$T/small" 2>/dev/null || true
-  cleanup
-}
+big_dump "$T/gen" # more than the whole disk
+small_disk "$T/small" 16m
 R=$T/small/repo M=$T/mnt
 ck -q --repo "$R" init
 mount_fs "$R" "$M"

@@ -8,13 +8,31 @@ CK_DATA_DIR=${CK_DATA_DIR:?set CK_DATA_DIR to the extracted series}
 CK_SRC=${CK_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 T=$(mktemp -d "${TMPDIR:-/tmp}/ckit-XXXXXX")
 PIDS=()
+TMPFS=()
 cleanup() {
-  local p
+  local p m
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  for m in "${TMPFS[@]}"; do umount "$m" 2>/dev/null || true; done
   rm -rf "$T"
 }
 trap cleanup EXIT
+
+# small_disk DIR SIZE: a tmpfs of SIZE mounted at DIR (a disk to fill),
+# unmounted by cleanup once the processes using it are gone; skips the
+# test when it cannot be mounted (needs root).
+small_disk() {
+  mkdir -p "$1"
+  mount -t tmpfs -o "size=$2" tmpfs "$1" 2>/dev/null || skip "cannot mount a tmpfs (needs root)"
+  TMPFS+=("$1")
+}
+
+# big_dump DIR: DIR/v0001, a generated dump of 5,000 incompressible pages
+# (20 MB): more than a 16 MiB small_disk holds.
+big_dump() {
+  python3 "$CK_SRC/bench/gen-series" "$1" --versions 1 --pages 5000 \
+    --seed 5 --zero 0 --text 0 >/dev/null
+}
 
 fail() {
   echo "FAIL: $*" >&2
