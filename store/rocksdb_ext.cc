@@ -16,6 +16,16 @@ struct rocksdb_column_family_handle_t {
 	rocksdb::ColumnFamilyHandle *rep;
 };
 
+// 0 for an ok @s, else -1 with its message malloc()ed in *errptr (NULL
+// if that fails), as the C API reports errors.
+static int status_result(const rocksdb::Status &s, char **errptr)
+{
+	if (s.ok())
+		return 0;
+	*errptr = strdup(s.ToString().c_str());
+	return -1;
+}
+
 extern "C" int ck_rocksdb_flush_cfs(rocksdb_t *db,
 				    rocksdb_column_family_handle_t **cfs,
 				    size_t n, char **errptr)
@@ -26,19 +36,10 @@ extern "C" int ck_rocksdb_flush_cfs(rocksdb_t *db,
 	for (size_t i = 0; i < n; i++)
 		v.push_back(cfs[i]->rep);
 	fo.wait = true;
-	rocksdb::Status s = db->rep->Flush(fo, v);
-	if (s.ok())
-		return 0;
-	*errptr = strdup(s.ToString().c_str());
-	return -1;
+	return status_result(db->rep->Flush(fo, v), errptr);
 }
 
 extern "C" int ck_rocksdb_resume(rocksdb_t *db, char **errptr)
 {
-	rocksdb::Status s = db->rep->Resume();
-
-	if (s.ok())
-		return 0;
-	*errptr = strdup(s.ToString().c_str());
-	return -1;
+	return status_result(db->rep->Resume(), errptr);
 }

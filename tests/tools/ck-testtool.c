@@ -53,6 +53,20 @@ static int corrupt(struct ck_repo *r, const struct ck_id *id)
 	return q;
 }
 
+/* Writes meta.format @fmt into the open repository @r (what a build of
+ * another format would find there). */
+static int put_format(struct ck_repo *r, const char *fmt)
+{
+	struct ck_catalog *c = ck_repo_catalog(r);
+	struct ck_batch *b = ck_batch_new(c);
+	int q;
+
+	ck_batch_put(b, CK_CF_META, "meta.format", 11, fmt, strlen(fmt));
+	q = ck_catalog_write(c, b, true);
+	ck_batch_free(b);
+	return q;
+}
+
 int main(int argc, char **argv)
 {
 	struct ck_repo *r = NULL;
@@ -65,37 +79,21 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "init-format1")) {
 		struct ck_repo_settings st = CK_REPO_SETTINGS_DEFAULT;
-		struct ck_catalog *c;
-		struct ck_batch *b;
 
 		st.dictionary = false;
 		q = ck_repo_init(argv[2], &st);
 		if (q == 0)
 			q = ck_repo_open(argv[2], CK_OPEN_WRITE, "ck-testtool",
 					 &r);
-		if (q < 0)
-			goto out;
-		c = ck_repo_catalog(r);
-		b = ck_batch_new(c);
-		ck_batch_put(b, CK_CF_META, "meta.format", 11, "1", 1);
-		q = ck_catalog_write(c, b, true);
-		ck_batch_free(b);
+		if (q == 0)
+			q = put_format(r, "1");
 		goto out;
 	}
 	if (!strcmp(argv[1], "set-format") && argc == 4) {
-		struct ck_catalog *c;
-		struct ck_batch *b;
-
 		/* Opening checks the format: write it after a normal open. */
 		q = ck_repo_open(argv[2], CK_OPEN_WRITE, "ck-testtool", &r);
-		if (q < 0)
-			goto out;
-		c = ck_repo_catalog(r);
-		b = ck_batch_new(c);
-		ck_batch_put(b, CK_CF_META, "meta.format", 11, argv[3],
-			     strlen(argv[3]));
-		q = ck_catalog_write(c, b, true);
-		ck_batch_free(b);
+		if (q == 0)
+			q = put_format(r, argv[3]);
 		goto out;
 	}
 	if (!strcmp(argv[1], "hold")) {
